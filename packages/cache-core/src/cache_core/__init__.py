@@ -1,0 +1,86 @@
+"""cache-core: one decorator for sync and async functions, backend ABCs, in-memory backends."""
+
+from __future__ import annotations
+
+from ._async_backend import AsyncBackend
+from ._clock import Clock, SystemClock
+from ._coder import Coder, JsonSerializer, coder, decoder, encoder
+from ._decorator import AsyncCachedFunction, CachedFunction, CacheInfo, cached
+from ._errors import (
+    BackendClosedError,
+    BackendError,
+    BackendTimeoutError,
+    CacheError,
+    CacheMiss,
+    DecodeError,
+    EncodeError,
+    InvalidKeyError,
+    InvalidTTLError,
+    SerializationError,
+)
+from ._front import Cache, cache, set_default_backend
+from ._keys import KeyGenerator, KeyMaker, ReprKeyMaker
+from ._memory import AsyncInMemory, DictCache, InMemory, SyncDictCache
+from ._policy import DEFAULT_NAMESPACE, MISSING, Entry
+from ._serializers import PickleSerializer, Serializer
+from ._sync_backend import Backend
+from ._ttl import TTL
+
+__version__: str
+
+
+def __getattr__(name: str) -> str:
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("cache-core")
+        except PackageNotFoundError:  # running from a source tree
+            from .__about__ import __version__
+
+            return __version__
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+__all__ = [
+    "DEFAULT_NAMESPACE",
+    "MISSING",
+    "TTL",
+    "AsyncBackend",
+    "AsyncCachedFunction",
+    "AsyncInMemory",
+    "Backend",
+    "BackendClosedError",
+    "BackendError",
+    "BackendTimeoutError",
+    "Cache",
+    "CacheError",
+    "CacheInfo",
+    "CacheMiss",
+    "CachedFunction",
+    "Clock",
+    "Coder",
+    "DecodeError",
+    "DictCache",
+    "EncodeError",
+    "Entry",
+    "InMemory",
+    "InvalidKeyError",
+    "InvalidTTLError",
+    "JsonSerializer",
+    "KeyGenerator",
+    "KeyMaker",
+    "PickleSerializer",
+    "ReprKeyMaker",
+    "SerializationError",
+    "Serializer",
+    "SyncDictCache",
+    "SystemClock",
+    "cache",
+    "cached",
+    "coder",
+    "decoder",
+    "encoder",
+    "set_default_backend",
+]

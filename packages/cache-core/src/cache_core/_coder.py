@@ -1,0 +1,645 @@
+"""``JsonSerializer`` and the registry of types it can write (cachetoolz's ``coder``).
+
+Wire format, version 1. Backends keep these bytes in shared servers, so future
+releases must keep reading them: change the format only by adding a new marker.
+
+- The bytes are UTF-8 text: one marker character, then exactly one JSON document
+  (compact separators; floats ``nan``/``inf``/``-inf`` written as Python's ``json``
+  writes them: ``NaN``, ``Infinity``, ``-Infinity``).
+- Marker ``p`` (version 1, plain): the document holds only JSON's own types and is
+  read by ``json`` alone; every object is a ``dict`` with ``str`` keys.
+- Marker ``t`` (version 1, tagged): an object ``{"!": [name, payload]}`` stands for
+  one value of a type JSON lacks, rebuilt by the decoder registered under ``name``
+  from its payload (decoded first); every other object is a ``dict`` with ``str`` keys.
+- Built-in names are listed below and contain no ``:``. A name given to
+  ``encoder.register`` / ``decoder.register`` is written as ``"u:" + name``, and
+  ``coder.register`` uses ``"u:" + module + "." + qualified name`` of the type.
+- Any other first character is another format (or not ours): ``DecodeError``.
+
+Built-in names and their payloads (payload parts are themselves encoded values):
+
+- ``dict``: ``[[key, value], ...]`` for a dict whose keys are not all ``str`` or
+  that has the key ``"!"``;
+- ``tuple``, ``set``, ``frozenset``: ``[item, ...]``;
+- ``int``: hexadecimal text such as ``"-1f"``, for ints beyond 1990 bits (too long
+  for ``int``'s decimal digit limit);
+- ``bytes``, ``bytearray``: standard base64 text;
+- ``deque``: ``[[item, ...], maxlen]``; ``pattern``: ``[pattern, flags]``;
+- ``date``: ISO text; ``time``, ``datetime``: ISO text (with the UTC offset when
+  aware), or ``[iso text, zone key, fold]`` when the tzinfo is a ``zoneinfo.ZoneInfo``;
+- ``timedelta``: ``[days, seconds, microseconds]``;
+- ``decimal``, ``uuid``, ``path``, ``pureposixpath``, ``purewindowspath``,
+  ``ipv4address``, ``ipv4interface``, ``ipv4network``, ``ipv6address``,
+  ``ipv6interface``, ``ipv6network``: ``str(value)``.
+
+Subclasses of a registered type use its encoder (and decode as that type) unless
+they have their own; subclasses of ``str``/``int``/``float``/``list``/``dict`` are
+written as the plain JSON type.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import inspect
+import ipaddress
+import json
+import re
+import sys
+import types
+import typing
+import uuid
+import weakref
+from collections import deque
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta, tzinfo
+from decimal import Decimal
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any, TypeVar
+
+from ._errors import DecodeError, EncodeError
+from ._serializers import Serializer
+
+__all__ = ["Coder", "JsonSerializer", "coder", "decoder", "encoder"]
+
+_T = TypeVar("_T")
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+_EncodeFunction = Callable[[Any], Any]
+_DecodeFunction = Callable[[Any], Any]
+# (name written on the wire, encode function); name None means "a subclass of a
+# JSON type: convert with the function and write the result untagged".
+_Entry = tuple[str | None, _EncodeFunction]
+
+_PLAIN = "p"
+_TAGGED = "t"
+_TAG = "!"
+_USER_PREFIX = "u:"
+# int's decimal conversion refuses more than sys.get_int_max_str_digits() digits
+# (640 at least); ints from 1990 bits (~600 digits) up are written in hex instead.
+_INT_LIMIT = 1 << 1990
+_NATIVE_TYPES = frozenset({str, int, float, bool, type(None), list, dict})
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False).encode
+# Only for text with lone surrogates, which UTF-8 cannot hold: \u escapes can.
+_dumps_ascii = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+_scan_plain = json.JSONDecoder().raw_decode
+
+
+def _is_plain(value: Any) -> bool:
+    """Whether ``value`` is made only of JSON's own types, so needs no tags."""
+    kind = type(value)
+    if kind is str or kind is float or kind is bool or value is None:
+        return True
+    if kind is int:
+        return bool(-_INT_LIMIT < value < _INT_LIMIT)
+    if kind is list:
+        return all(map(_is_plain, value))
+    if kind is dict:
+        for key, item in value.items():  # noqa: SIM110 - faster than all(generator)
+            if type(key) is not str or not _is_plain(item):
+                return False
+        return True
+    return False
+
+
+def _type_name(kind: type) -> str:
+    if kind.__module__ == "builtins":
+        return kind.__qualname__
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def _callable_name(function: object) -> str:
+    name = getattr(function, "__qualname__", None)
+    return repr(function) if name is None else str(name)
+
+
+def _check_name(name: object, registry: str) -> str:
+    if not isinstance(name, str):
+        msg = f"{registry}.register takes the name to register under, got {name!r}; use @{registry}.register('name')"
+        raise TypeError(msg)
+    if not name:
+        msg = f"{registry}.register needs a non-empty name"
+        raise ValueError(msg)
+    return name
+
+
+def _handled_types(function: Callable[..., Any]) -> tuple[type, ...]:
+    """Return the types an encode function handles, from its ``value`` annotation."""
+    label = _callable_name(function)
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError) as exc:
+        msg = f"cannot read the signature of encoder {label}: {exc}"
+        raise TypeError(msg) from exc
+    parameter = parameters.get("value")
+    if parameter is None:
+        positional = [p for p in parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        if not positional:
+            msg = f"encoder {label} must take a parameter named 'value'"
+            raise TypeError(msg)
+        parameter = positional[0]
+    annotation = parameter.annotation
+    if annotation is parameter.empty:
+        msg = (
+            f"encoder {label} has no type annotation on its parameter "
+            f"{parameter.name!r}: annotate it with the type it encodes, "
+            f"e.g. def encode(value: MyType)"
+        )
+        raise TypeError(msg)
+    if isinstance(annotation, str):
+        try:
+            annotation = typing.get_type_hints(function)[parameter.name]
+        except Exception as exc:
+            msg = (
+                f"cannot resolve the annotation {annotation!r} of encoder {label} "
+                f"({exc}); the type must be importable from the function's module"
+            )
+            raise TypeError(msg) from exc
+    return _classes_in(annotation, label)
+
+
+def _classes_in(annotation: object, label: str) -> tuple[type, ...]:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _classes_in(typing.get_args(annotation)[0], label)
+    if origin is typing.Union or origin is types.UnionType:
+        members: tuple[object, ...] = typing.get_args(annotation)
+    elif origin is not None:
+        members = (origin,)
+    else:
+        members = (annotation,)
+    classes: list[type] = []
+    for member in members:
+        if not isinstance(member, type):
+            msg = (
+                f"the annotation {annotation!r} of encoder {label} is not a class; "
+                f"annotate 'value' with the type it encodes"
+            )
+            raise TypeError(msg)
+        if member in _NATIVE_TYPES:
+            msg = (
+                f"encoder {label} is annotated with {member.__qualname__}, which is "
+                f"always written as plain JSON; register a subclass of it instead"
+            )
+            raise TypeError(msg)
+        classes.append(member)
+    return tuple(classes)
+
+
+def _encode_bytes(value: bytes | bytearray) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+def _decode_bytes(payload: str) -> bytes:
+    return base64.b64decode(payload, validate=True)
+
+
+def _decode_bytearray(payload: str) -> bytearray:
+    return bytearray(_decode_bytes(payload))
+
+
+def _decode_dict(payload: list[list[Any]]) -> dict[Any, Any]:
+    return dict(payload)
+
+
+def _decode_big_int(payload: str) -> int:
+    return int(payload, 16)
+
+
+def _encode_deque(value: deque[Any]) -> list[Any]:
+    return [list(value), value.maxlen]
+
+
+def _decode_deque(payload: list[Any]) -> deque[Any]:
+    items, maxlen = payload
+    return deque(items, maxlen)
+
+
+def _encode_pattern(value: re.Pattern[Any]) -> list[Any]:
+    return [value.pattern, value.flags]
+
+
+def _decode_pattern(payload: list[Any]) -> re.Pattern[Any]:
+    pattern, flags = payload
+    return re.compile(pattern, flags)
+
+
+def _zone_key(zone: tzinfo | None) -> str | None:
+    """Return the key of a ``zoneinfo.ZoneInfo`` (an ISO offset loses it), else None."""
+    zoneinfo = sys.modules.get("zoneinfo")  # no ZoneInfo exists unless imported
+    if zoneinfo is not None and isinstance(zone, zoneinfo.ZoneInfo):
+        key: str | None = zone.key
+        return key
+    return None
+
+
+def _zone(key: str) -> tzinfo:
+    # Imported on first use: few values carry a ZoneInfo.
+    zone: tzinfo = importlib.import_module("zoneinfo").ZoneInfo(key)
+    return zone
+
+
+def _encode_time(value: time) -> str | list[Any]:
+    key = _zone_key(value.tzinfo)
+    if key is None:
+        return time.isoformat(value)
+    return [time.isoformat(value), key, value.fold]
+
+
+def _decode_time(payload: str | list[Any]) -> time:
+    if isinstance(payload, str):
+        return time.fromisoformat(payload)
+    iso, key, fold = payload
+    return time.fromisoformat(iso).replace(tzinfo=_zone(key), fold=fold)
+
+
+def _encode_datetime(value: datetime) -> str | list[Any]:
+    key = _zone_key(value.tzinfo)
+    if key is None:
+        return datetime.isoformat(value)
+    return [datetime.isoformat(value), key, value.fold]
+
+
+def _decode_datetime(payload: str | list[Any]) -> datetime:
+    if isinstance(payload, str):
+        return datetime.fromisoformat(payload)
+    iso, key, fold = payload
+    return datetime.fromisoformat(iso).replace(tzinfo=_zone(key), fold=fold)
+
+
+def _encode_date(value: date) -> str:
+    return date.isoformat(value)
+
+
+def _encode_timedelta(value: timedelta) -> list[int]:
+    return [value.days, value.seconds, value.microseconds]
+
+
+def _decode_timedelta(payload: list[int]) -> timedelta:
+    days, seconds, microseconds = payload
+    return timedelta(days, seconds, microseconds)
+
+
+# type -> (name, encode, decode); the encoders' results are encoded in turn.
+_BUILTINS: dict[type, tuple[str, _EncodeFunction, _DecodeFunction]] = {
+    tuple: ("tuple", list, tuple),
+    set: ("set", list, set),
+    frozenset: ("frozenset", list, frozenset),
+    bytes: ("bytes", _encode_bytes, _decode_bytes),
+    bytearray: ("bytearray", _encode_bytes, _decode_bytearray),
+    uuid.UUID: ("uuid", str, uuid.UUID),
+    Path: ("path", str, Path),
+    PurePosixPath: ("pureposixpath", str, PurePosixPath),
+    PureWindowsPath: ("purewindowspath", str, PureWindowsPath),
+    deque: ("deque", _encode_deque, _decode_deque),
+    re.Pattern: ("pattern", _encode_pattern, _decode_pattern),
+    time: ("time", _encode_time, _decode_time),
+    date: ("date", _encode_date, date.fromisoformat),
+    datetime: ("datetime", _encode_datetime, _decode_datetime),
+    timedelta: ("timedelta", _encode_timedelta, _decode_timedelta),
+    Decimal: ("decimal", str, Decimal),
+    ipaddress.IPv4Address: ("ipv4address", str, ipaddress.IPv4Address),
+    ipaddress.IPv4Interface: ("ipv4interface", str, ipaddress.IPv4Interface),
+    ipaddress.IPv4Network: ("ipv4network", str, ipaddress.IPv4Network),
+    ipaddress.IPv6Address: ("ipv6address", str, ipaddress.IPv6Address),
+    ipaddress.IPv6Interface: ("ipv6interface", str, ipaddress.IPv6Interface),
+    ipaddress.IPv6Network: ("ipv6network", str, ipaddress.IPv6Network),
+}
+_BUILTIN_ENCODERS: dict[type, _Entry] = {
+    # Subclasses of JSON's types (say an IntEnum) reach the registry: write them
+    # as the exact base type. Exact instances never get here.
+    str: (None, str.__str__),
+    int: (None, int.__int__),
+    float: (None, float.__float__),
+    list: (None, list),
+    dict: (None, dict),
+    **{kind: (name, encode) for kind, (name, encode, _) in _BUILTINS.items()},
+}
+_BUILTIN_DECODERS: dict[str, _DecodeFunction] = {
+    "dict": _decode_dict,
+    "int": _decode_big_int,
+    **{name: decode for name, _, decode in _BUILTINS.values()},
+}
+
+
+class Coder:
+    """The registry of types ``JsonSerializer`` can write beyond JSON's own.
+
+    Register a class with ``encode(value: T)`` and ``decode(value)`` methods with
+    ``coder.register``, or an encode function and a decode function under one name
+    with ``coder.encoder.register(name)`` and ``coder.decoder.register(name)``.
+    Registered types take precedence over the built-in ones; ``str``, ``int``,
+    ``float``, ``bool``, ``None``, ``list`` and ``dict`` are always plain JSON.
+    The module-level ``coder`` is the registry that ``JsonSerializer()`` uses.
+    """
+
+    def __init__(self) -> None:
+        self._user_encoders: dict[type, tuple[str, _EncodeFunction]] = {}
+        self._decoders: dict[str, _DecodeFunction] = dict(_BUILTIN_DECODERS)
+        self._by_type: dict[type, _Entry] = dict(_BUILTIN_ENCODERS)
+        self._inherited: weakref.WeakKeyDictionary[type, _Entry] = weakref.WeakKeyDictionary()
+        self._scan_tagged = json.JSONDecoder(object_hook=self._from_tag).raw_decode
+        self.encoder = EncoderRegistry(self)
+        self.decoder = DecoderRegistry(self)
+
+    def register(self, coder: _T) -> _T:
+        """Register a coder class (instantiated with no arguments) or instance.
+
+        Its ``encode`` method's ``value`` parameter must be annotated with the type
+        it handles; ``decode`` gets back exactly what ``encode`` returned. Methods
+        may be instance, static or class methods. Returns ``coder`` unchanged, so
+        it works as a class decorator.
+        """
+        instance: Any = coder
+        if isinstance(coder, type):
+            try:
+                instance = coder()
+            except TypeError as exc:
+                msg = (
+                    f"cannot create {_type_name(coder)}() to register it ({exc}); "
+                    f"register an instance instead: "
+                    f"coder.register({coder.__name__}(...))"
+                )
+                raise TypeError(msg) from exc
+        encode = getattr(instance, "encode", None)
+        decode = getattr(instance, "decode", None)
+        if not callable(encode) or not callable(decode):
+            msg = f"{_type_name(type(instance))} needs encode and decode methods to be registered"
+            raise TypeError(msg)
+        for kind in _handled_types(encode):
+            name = _USER_PREFIX + _type_name(kind)
+            self._user_encoders[kind] = (name, encode)
+            self._decoders[name] = decode
+        self._rebuild()
+        return coder
+
+    def register_encoder(self, name: str, function: _F) -> _F:
+        """Write values of the type of ``function``'s ``value`` under ``name``."""
+        wire_name = _USER_PREFIX + _check_name(name, "encoder")
+        for kind in _handled_types(function):
+            self._user_encoders[kind] = (wire_name, function)
+        self._rebuild()
+        return function
+
+    def register_decoder(self, name: str, function: _F) -> _F:
+        """Read values written as ``name`` with ``function(payload)``."""
+        wire_name = _USER_PREFIX + _check_name(name, "decoder")
+        if not callable(function):
+            msg = f"decoder.register({name!r}) needs a function, got {function!r}"
+            raise TypeError(msg)
+        self._decoders[wire_name] = function
+        return function
+
+    def unregister(self, kind: type) -> None:
+        """Forget the encoder registered for ``kind`` and the decoder linked to it.
+
+        Raises:
+            KeyError: nothing was registered for ``kind``.
+        """
+        name, _ = self._user_encoders.pop(kind)
+        if all(other != name for other, _ in self._user_encoders.values()):
+            self._decoders.pop(name, None)
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        self._by_type = {**_BUILTIN_ENCODERS, **self._user_encoders}
+        self._inherited = weakref.WeakKeyDictionary()
+
+    def encode(self, value: Any) -> bytes:
+        """Return ``value`` in the wire format described in this module.
+
+        Raises:
+            EncodeError: a part of ``value`` has a type nobody registered, contains
+                itself, or an encoder failed.
+        """
+        try:
+            if _is_plain(value):
+                marker, document = _PLAIN, value
+            else:
+                marker, document = _TAGGED, self._to_json(value)
+            text = marker + _dumps(document)
+        except RecursionError as exc:
+            msg = "cannot encode a value that contains itself or is nested too deeply"
+            raise EncodeError(msg) from exc
+        try:
+            return text.encode()
+        except UnicodeEncodeError:
+            return (marker + _dumps_ascii(document)).encode()
+
+    def decode(self, data: bytes) -> Any:
+        """Return the value ``encode`` turned into ``data``.
+
+        Raises:
+            DecodeError: ``data`` is not in this format, is corrupt, or names a
+                type with no registered decoder (or whose decoder failed).
+        """
+        try:
+            text = data.decode()
+        except UnicodeDecodeError as exc:
+            msg = f"stored data is not UTF-8 text, so not JsonSerializer's: {exc}"
+            raise DecodeError(msg) from exc
+        except AttributeError:
+            text = _as_text(data)
+        marker = text[:1]
+        if marker == _PLAIN:
+            scan = _scan_plain
+        elif marker == _TAGGED:
+            scan = self._scan_tagged
+        else:
+            raise DecodeError(_unknown_format(text))
+        try:
+            value, end = scan(text, 1)
+        except DecodeError:
+            raise
+        except json.JSONDecodeError as exc:
+            msg = f"stored data is not valid JSON: {exc}"
+            raise DecodeError(msg) from exc
+        except Exception as exc:
+            msg = f"cannot decode stored data: {exc!r}"
+            raise DecodeError(msg) from exc
+        if end != len(text):
+            msg = f"stored data goes on after its JSON document (at character {end})"
+            raise DecodeError(msg)
+        return value
+
+    def _to_json(self, value: Any) -> Any:  # noqa: PLR0911 - one flat dispatch is fastest
+        """``value`` made of JSON types only, other types replaced by tag objects."""
+        kind = type(value)
+        if kind is str or kind is float or kind is bool or value is None:
+            return value
+        if kind is int:
+            if -_INT_LIMIT < value < _INT_LIMIT:
+                return value
+            return {_TAG: ["int", format(value, "x")]}
+        if kind is list:
+            return [self._to_json(item) for item in value]
+        if kind is dict:
+            if _TAG not in value and all(type(key) is str for key in value):
+                return {key: self._to_json(item) for key, item in value.items()}
+            pairs = [[self._to_json(k), self._to_json(v)] for k, v in value.items()]
+            return {_TAG: ["dict", pairs]}
+        name, encode = self._lookup(kind)
+        try:
+            payload = encode(value)
+        except EncodeError:
+            raise
+        except Exception as exc:
+            msg = f"the encoder for {_type_name(kind)} failed: {exc!r}"
+            raise EncodeError(msg) from exc
+        if name is None:
+            return self._to_json(payload)
+        return {_TAG: [name, self._to_json(payload)]}
+
+    def _lookup(self, kind: type) -> _Entry:
+        entry = self._by_type.get(kind)
+        if entry is not None:
+            return entry
+        entry = self._inherited.get(kind)
+        if entry is not None:
+            return entry
+        for base in kind.__mro__[1:]:
+            entry = self._by_type.get(base)
+            if entry is not None:
+                self._inherited[kind] = entry
+                return entry
+        msg = (
+            f"cannot encode a value of type {_type_name(kind)}: JsonSerializer has no "
+            f"encoder for it; register one with @coder.register (a class with "
+            f"encode(value: {kind.__qualname__}) and decode(value) methods) or with "
+            f"@encoder.register(name) and @decoder.register(name)"
+        )
+        raise EncodeError(msg)
+
+    def _from_tag(self, obj: dict[str, Any]) -> Any:
+        """``object_hook`` of tagged documents: rebuild a tagged value."""
+        if _TAG not in obj:
+            return obj
+        try:
+            name, payload = obj[_TAG]
+            decode = self._decoders.get(name)
+        except (TypeError, ValueError) as exc:
+            msg = f"stored data has a malformed type tag: {obj!r}"
+            raise DecodeError(msg) from exc
+        if decode is None or len(obj) != 1:
+            raise DecodeError(_unknown_tag(name, obj))
+        try:
+            return decode(payload)
+        except Exception as exc:
+            label = name.removeprefix(_USER_PREFIX)
+            msg = f"the decoder for {label!r} failed on {payload!r}: {exc!r}"
+            raise DecodeError(msg) from exc
+
+
+def _as_text(data: object) -> str:
+    """Text of ``str`` or bytes-like stored data (``bytes`` is decoded inline)."""
+    if isinstance(data, str):
+        return data
+    try:
+        return memoryview(data).tobytes().decode()  # type: ignore[arg-type]
+    except TypeError as exc:
+        msg = f"stored data must be bytes, got {type(data).__qualname__}"
+        raise DecodeError(msg) from exc
+    except UnicodeDecodeError as exc:
+        msg = f"stored data is not UTF-8 text, so not JsonSerializer's: {exc}"
+        raise DecodeError(msg) from exc
+
+
+def _unknown_format(text: str) -> str:
+    if not text:
+        return "stored data is empty"
+    return (
+        f"stored data starts with {text[:1]!r}, not a format marker of this version "
+        f"of JsonSerializer ({_PLAIN!r} or {_TAGGED!r})"
+    )
+
+
+def _unknown_tag(name: object, obj: dict[str, Any]) -> str:
+    if not isinstance(name, str):
+        return f"stored data has a malformed type tag: {obj!r}"
+    if name.startswith(_USER_PREFIX):
+        label = name[len(_USER_PREFIX) :]
+        return (
+            f"stored data holds a value of type {label!r}, which has no decoder: "
+            f"register one with @decoder.register({label!r}) (or coder.register)"
+        )
+    return f"stored data holds a value of unknown built-in type {name!r}: {obj!r}"
+
+
+class EncoderRegistry:
+    """``encoder.register(name)``: register an encode function under ``name``."""
+
+    __slots__ = ("_coder",)
+
+    def __init__(self, coder: Coder) -> None:
+        self._coder = coder
+
+    def register(self, name: str) -> Callable[[_F], _F]:
+        """Decorate ``def _(value: T)``, which turns a ``T`` into encodable data.
+
+        Values of type ``T`` (and its subclasses) are written with the name, and
+        read back by the decoder registered under the same name. The function
+        is returned unchanged.
+        """
+        _check_name(name, "encoder")
+
+        def decorate(function: _F) -> _F:
+            return self._coder.register_encoder(name, function)
+
+        return decorate
+
+
+class DecoderRegistry:
+    """``decoder.register(name)``: register a decode function under ``name``."""
+
+    __slots__ = ("_coder",)
+
+    def __init__(self, coder: Coder) -> None:
+        self._coder = coder
+
+    def register(self, name: str) -> Callable[[_F], _F]:
+        """Decorate ``def _(value)``, which rebuilds a value from an encoder's result.
+
+        The function is returned unchanged.
+        """
+        _check_name(name, "decoder")
+
+        def decorate(function: _F) -> _F:
+            return self._coder.register_decoder(name, function)
+
+        return decorate
+
+
+class JsonSerializer(Serializer):
+    """JSON with tags for other types: safe to read from a shared server.
+
+    Handles JSON's types plus ``bytes``, ``tuple``, ``set``, ``frozenset``,
+    ``deque``, ``uuid.UUID``, paths, ``re.Pattern``, ``datetime`` types,
+    ``Decimal``, ``ipaddress`` types and whatever ``coder`` has registered; every
+    one comes back with its type. Data with only JSON's own types (``str`` dict
+    keys, no tuples) decodes at the speed of ``json.loads``.
+
+    Args:
+        coder: the type registry to use; by default the process-wide ``coder``.
+    """
+
+    def __init__(self, *, coder: Coder | None = None) -> None:
+        self.coder = _GLOBAL_CODER if coder is None else coder
+
+    def encode(self, value: Any) -> bytes:
+        """Return ``value`` as UTF-8 JSON; ``EncodeError`` names a type it can't write."""
+        return self.coder.encode(value)
+
+    def decode(self, encoded: bytes) -> Any:
+        """Return the value ``encode`` wrote; ``DecodeError`` for data it can't read."""
+        return self.coder.decode(encoded)
+
+
+_GLOBAL_CODER = Coder()
+
+coder = _GLOBAL_CODER
+"""The process-wide registry: ``@coder.register`` a coder class (cachetoolz API)."""
+encoder = coder.encoder
+"""``@encoder.register(name)`` an encode function of the process-wide registry."""
+decoder = coder.decoder
+"""``@decoder.register(name)`` a decode function of the process-wide registry."""

@@ -1,0 +1,577 @@
+"""``cached``: one decorator for ``def`` and ``async def``.
+
+The path of a call: the key function (chosen once, at decoration) turns the
+arguments into a key; the backend's ``_lookup`` returns the live value or
+``MISSING``; a hit returns at once. A miss joins a call already computing the
+same key (single flight) or computes it, resolves the TTL, stores the result
+with ``_store`` and returns it. Backend failures on that path are logged and
+swallowed (fail-open) unless ``fail_open=False``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import logging
+import threading
+import weakref
+from dataclasses import dataclass
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Protocol,
+    TypeVar,
+    Union,
+    overload,
+)
+
+from ._async_backend import AsyncBackend
+from ._errors import BackendError
+from ._keys import KeyFunction, KeyGenerator, KeyMaker, KeyMakerFunction, key_function
+from ._policy import DEFAULT_NAMESPACE, MISSING, check_namespace
+from ._serializers import Serializer
+from ._sync_backend import Backend
+from ._ttl import TTL, TTLResolver, ttl_resolver
+
+if TYPE_CHECKING:
+    from typing_extensions import ParamSpec
+else:
+    try:
+        from typing import ParamSpec
+    except ImportError:  # pragma: no cover - Python < 3.10 is not supported
+        ParamSpec = TypeVar
+
+logger = logging.getLogger("cache_core")
+
+P = ParamSpec("P")
+R_co = TypeVar("R_co", covariant=True)
+T_co = TypeVar("T_co", covariant=True)
+R = TypeVar("R")
+T = TypeVar("T")
+_Self = TypeVar("_Self")
+
+AnyBackend = Union[AsyncBackend, Backend]
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    """Counters of one decorated function since decoration or ``cache_clear()``.
+
+    Attributes:
+        hits: calls answered from the cache.
+        misses: calls that ran the function or waited for a concurrent run of it.
+        errors: backend failures swallowed by fail-open.
+    """
+
+    __slots__ = ("errors", "hits", "misses")
+    hits: int
+    misses: int
+    errors: int
+
+
+class CachedFunction(Protocol[P, R_co]):
+    """A sync function decorated by ``cached``: same signature, plus cache controls."""
+
+    @property
+    def __wrapped__(self) -> Callable[P, R_co]: ...
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R_co: ...
+
+    def cache_info(self) -> CacheInfo:
+        """Hits, misses and swallowed errors."""
+
+    def invalidate(self, *args: P.args, **kwargs: P.kwargs) -> bool:
+        """Remove the entry of this call; return whether there was one."""
+
+    def cache_clear(self) -> None:
+        """Clear this function's namespace and reset its counters."""
+
+    @overload
+    def __get__(self: _Self, instance: None, owner: type[Any] | None = None) -> _Self: ...
+    @overload
+    def __get__(self, instance: object, owner: type[Any] | None = None) -> Callable[..., R_co]: ...
+
+
+class AsyncCachedFunction(Protocol[P, T_co]):
+    """An ``async def`` decorated by ``cached``: same signature, plus cache controls."""
+
+    @property
+    def __wrapped__(self) -> Callable[P, Awaitable[T_co]]: ...
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, T_co]: ...
+
+    def cache_info(self) -> CacheInfo:
+        """Hits, misses and swallowed errors."""
+
+    def invalidate(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, bool]:
+        """Remove the entry of this call; return whether there was one."""
+
+    def cache_clear(self) -> Coroutine[Any, Any, None]:
+        """Clear this function's namespace and reset its counters."""
+
+    @overload
+    def __get__(self: _Self, instance: None, owner: type[Any] | None = None) -> _Self: ...
+    @overload
+    def __get__(self, instance: object, owner: type[Any] | None = None) -> Callable[..., Coroutine[Any, Any, T_co]]: ...
+
+
+class Decorator(Protocol):
+    """What ``cached(...)`` with options returns."""
+
+    @overload
+    def __call__(self, fn: Callable[P, Awaitable[T]], /) -> AsyncCachedFunction[P, T]: ...  # type: ignore[overload-overlap]
+    @overload
+    def __call__(self, fn: Callable[P, R], /) -> CachedFunction[P, R]: ...
+
+
+class _Outages:
+    """Logs a backend outage once when it starts and once when it ends, not per call."""
+
+    def __init__(self) -> None:
+        self._down: weakref.WeakKeyDictionary[object, int] = weakref.WeakKeyDictionary()
+
+    def failed(self, backend: object, exc: BaseException, where: str) -> None:
+        count = self._down.get(backend)
+        if count is None:
+            logger.warning("cache backend %r failed in %s; serving uncached results: %s", backend, where, exc)
+            self._down[backend] = 1
+        else:
+            self._down[backend] = count + 1
+            logger.debug("cache backend %r still failing in %s: %s", backend, where, exc)
+
+    def succeeded(self, backend: object) -> None:
+        if self._down:
+            count = self._down.pop(backend, None)
+            if count is not None:
+                logger.warning("cache backend %r works again after %d failed operations", backend, count)
+
+
+outages = _Outages()
+
+
+class _Flight:
+    """One computation that concurrent sync callers of the same key wait for."""
+
+    __slots__ = ("done", "error", "thread", "value")
+
+    def __init__(self) -> None:
+        self.thread = threading.get_ident()
+        self.done = threading.Event()
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+
+class Slot:
+    """The backend a group of decorated functions caches in; changing it re-points them all."""
+
+    def __init__(self, backend: AnyBackend) -> None:
+        self._backend = check_backend(backend)
+        self._members: weakref.WeakSet[_State] = weakref.WeakSet()
+
+    @property
+    def backend(self) -> AnyBackend:
+        return self._backend
+
+    @backend.setter
+    def backend(self, backend: AnyBackend) -> None:
+        backend = check_backend(backend)
+        for state in list(self._members):
+            state.check_mode(backend)
+        self._backend = backend
+        for state in list(self._members):
+            state.bind(backend)
+
+    def attach(self, state: _State) -> None:
+        state.check_mode(self._backend)
+        state.bind(self._backend)
+        self._members.add(state)
+
+
+def check_backend(backend: object) -> AnyBackend:
+    if isinstance(backend, (AsyncBackend, Backend)):
+        return backend
+    inner = getattr(backend, "backend", None)
+    if isinstance(inner, (AsyncBackend, Backend)):  # a Cache front passed as cache=
+        return inner
+    msg = f"cache must be a backend (an AsyncBackend or Backend instance such as DictCache()), not {type(backend).__qualname__}"
+    raise TypeError(msg)
+
+
+class _State:
+    """Everything one decorated function needs per call, precomputed."""
+
+    __slots__ = (
+        "__weakref__",
+        "async_lookup",
+        "async_store",
+        "backend",
+        "errors",
+        "fail_open",
+        "flights",
+        "flights_lock",
+        "fn",
+        "hits",
+        "is_async",
+        "key",
+        "lookup",
+        "misses",
+        "namespace",
+        "serializer",
+        "store",
+        "ttl",
+    )
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        key: KeyFunction,
+        ttl: TTLResolver,
+        namespace: str,
+        serializer: Serializer | None,
+        fail_open: bool,
+    ) -> None:
+        self.fn = fn
+        self.is_async = inspect.iscoroutinefunction(fn)
+        self.key = key
+        self.ttl = ttl
+        self.namespace = namespace
+        self.serializer = serializer
+        self.fail_open = fail_open
+        self.hits = self.misses = self.errors = 0
+        self.flights: dict[str, Any] = {}
+        self.flights_lock = threading.Lock()
+        self.backend: AnyBackend | None = None
+        self.lookup: Callable[..., Any] | None = None
+        self.store: Callable[..., Any] | None = None
+        self.async_lookup: Callable[..., Awaitable[Any]] | None = None
+        self.async_store: Callable[..., Awaitable[Any]] | None = None
+
+    def check_mode(self, backend: AnyBackend) -> None:
+        if self.is_async or isinstance(backend, Backend) or backend.nonblocking is not None:
+            return
+        name = getattr(self.fn, "__qualname__", repr(self.fn))
+        hint = backend.sync_alternative or "a sync Backend"
+        msg = f"{name} is a sync function but {type(backend).__name__} is async-only; use {hint} for sync functions"
+        raise TypeError(msg)
+
+    def bind(self, backend: AnyBackend) -> None:
+        sync_view = backend if isinstance(backend, Backend) else backend.nonblocking
+        self.backend = backend
+        if sync_view is not None:
+            self.lookup, self.store = sync_view._lookup, sync_view._store
+            self.async_lookup = self.async_store = None
+        else:
+            assert isinstance(backend, AsyncBackend)
+            self.lookup = self.store = None
+            self.async_lookup, self.async_store = backend._lookup, backend._store
+
+    def info(self) -> CacheInfo:
+        return CacheInfo(hits=self.hits, misses=self.misses, errors=self.errors)
+
+    def swallow(self, exc: BackendError, where: str) -> None:
+        """Fail-open: count and log a backend failure, or re-raise it when asked to."""
+        if not self.fail_open:
+            raise exc
+        self.errors += 1
+        outages.failed(self.backend, exc, where)
+
+    # -- sync miss path --------------------------------------------------------------------
+
+    def miss(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        self.misses += 1
+        with self.flights_lock:
+            flight = self.flights.get(key)
+            if flight is None:
+                flight = self.flights[key] = _Flight()
+                leader = True
+            else:
+                leader = False
+        if not leader:
+            if flight.thread == threading.get_ident():  # the same thread recursing on its own key
+                return self.fn(*args, **kwargs)
+            flight.done.wait()
+            if flight.error is not None:
+                raise flight.error
+            return flight.value
+        try:
+            try:
+                value = self.fn(*args, **kwargs)
+            except BaseException as exc:
+                flight.error = exc
+                raise
+            flight.value = value
+            seconds = self.ttl(self.fn, args, kwargs, value)
+            try:
+                self.store(self.namespace, key, value, seconds, self.serializer)  # type: ignore[misc]
+            except BackendError as exc:
+                self.swallow(exc, "put")
+            else:
+                outages.succeeded(self.backend)
+            return value
+        finally:
+            with self.flights_lock:
+                if self.flights.get(key) is flight:
+                    del self.flights[key]
+            flight.done.set()
+
+    # -- async miss path -------------------------------------------------------------------
+
+    async def amiss(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        self.misses += 1
+        loop = asyncio.get_running_loop()
+        while True:
+            flight = self.flights.get(key)
+            if flight is None or not isinstance(flight, asyncio.Future) or flight.get_loop() is not loop:
+                break
+            try:
+                return await asyncio.shield(flight)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                cancelling = getattr(task, "cancelling", None)
+                if not flight.cancelled() or (cancelling is not None and cancelling()):
+                    raise
+                # The computing task was cancelled, not this one: take over.
+        future: asyncio.Future[Any] = loop.create_future()
+        self.flights[key] = future
+        try:
+            try:
+                value = await self.fn(*args, **kwargs)
+            except asyncio.CancelledError:
+                future.cancel()
+                raise
+            except BaseException as exc:
+                future.set_exception(exc)
+                future.exception()  # retrieved: no "never retrieved" warning when nobody waited
+                raise
+            seconds = self.ttl(self.fn, args, kwargs, value)
+            try:
+                if self.store is not None:
+                    self.store(self.namespace, key, value, seconds, self.serializer)
+                else:
+                    await self.async_store(self.namespace, key, value, seconds, self.serializer)  # type: ignore[misc]
+            except BackendError as exc:
+                self.swallow(exc, "put")
+            else:
+                outages.succeeded(self.backend)
+            future.set_result(value)
+            return value
+        finally:
+            if self.flights.get(key) is future:
+                del self.flights[key]
+
+
+def _sync_wrapper(state: _State) -> Callable[..., Any]:
+    fn, make_key, namespace, missing = state.fn, state.key, state.namespace, MISSING
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        key = make_key(args, kwargs)
+        try:
+            value = state.lookup(namespace, key, state.serializer)  # type: ignore[misc]
+        except BackendError as exc:
+            state.swallow(exc, "get")
+            value = missing
+        if value is not missing:
+            state.hits += 1
+            return value
+        return state.miss(key, args, kwargs)
+
+    def invalidate(*args: Any, **kwargs: Any) -> bool:
+        backend = state.backend
+        assert isinstance(backend, Backend) or backend.nonblocking is not None  # noqa: S101 - checked at bind
+        sync_view: Backend = backend if isinstance(backend, Backend) else backend.nonblocking
+        return sync_view.remove(make_key(args, kwargs), namespace=namespace)
+
+    def cache_clear() -> None:
+        backend = state.backend
+        sync_view: Backend = backend if isinstance(backend, Backend) else backend.nonblocking  # type: ignore[union-attr]
+        sync_view.clear(namespace)
+        state.hits = state.misses = state.errors = 0
+
+    wrapper.invalidate = invalidate  # type: ignore[attr-defined]
+    wrapper.cache_clear = cache_clear  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _async_wrapper(state: _State) -> Callable[..., Any]:
+    fn, make_key, namespace, missing = state.fn, state.key, state.namespace, MISSING
+
+    @functools.wraps(fn)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        key = make_key(args, kwargs)
+        try:
+            lookup = state.lookup
+            if lookup is not None:  # in-process storage: no await on the hit path
+                value = lookup(namespace, key, state.serializer)
+            else:
+                value = await state.async_lookup(namespace, key, state.serializer)  # type: ignore[misc]
+        except BackendError as exc:
+            state.swallow(exc, "get")
+            value = missing
+        if value is not missing:
+            state.hits += 1
+            return value
+        return await state.amiss(key, args, kwargs)
+
+    async def invalidate(*args: Any, **kwargs: Any) -> bool:
+        backend = state.backend
+        key = make_key(args, kwargs)
+        if isinstance(backend, Backend):
+            return backend.remove(key, namespace=namespace)
+        return await backend.remove(key, namespace=namespace)  # type: ignore[union-attr]
+
+    async def cache_clear() -> None:
+        backend = state.backend
+        if isinstance(backend, Backend):
+            backend.clear(namespace)
+        else:
+            await backend.clear(namespace)  # type: ignore[union-attr]
+        state.hits = state.misses = state.errors = 0
+
+    wrapper.invalidate = invalidate  # type: ignore[attr-defined]
+    wrapper.cache_clear = cache_clear  # type: ignore[attr-defined]
+    return wrapper
+
+
+def decorate(
+    fn: Any,
+    *,
+    slot: Slot,
+    ttl: TTL,
+    namespace: str,
+    key_maker: KeyMaker | KeyMakerFunction | None,
+    keygen: KeyGenerator | None,
+    typed: bool,
+    serializer: Serializer | None,
+    fail_open: bool,
+) -> Any:
+    """Wrap ``fn`` (a function, method, classmethod or staticmethod) to cache in ``slot``'s backend."""
+    if isinstance(fn, (classmethod, staticmethod)):
+        inner = decorate(
+            fn.__func__,
+            slot=slot,
+            ttl=ttl,
+            namespace=namespace,
+            key_maker=key_maker,
+            keygen=keygen,
+            typed=typed,
+            serializer=serializer,
+            fail_open=fail_open,
+        )
+        return type(fn)(inner)
+    if not callable(fn):
+        msg = f"cached can only decorate a function or method, not {type(fn).__qualname__}"
+        raise TypeError(msg)
+    check_serializer(serializer)
+    state = _State(
+        fn,
+        key=key_function(fn, key_maker=key_maker, keygen=keygen, typed=typed),
+        ttl=ttl_resolver(ttl),
+        namespace=check_namespace(namespace),
+        serializer=serializer,
+        fail_open=fail_open,
+    )
+    slot.attach(state)
+    wrapper = _async_wrapper(state) if state.is_async else _sync_wrapper(state)
+    wrapper.cache_info = state.info  # type: ignore[attr-defined]
+    wrapper._cache_state = state  # type: ignore[attr-defined]
+    return wrapper
+
+
+@overload
+def cached(fn: Callable[P, Awaitable[T]], /) -> AsyncCachedFunction[P, T]: ...  # type: ignore[overload-overlap]
+@overload
+def cached(fn: Callable[P, R], /) -> CachedFunction[P, R]: ...
+@overload
+def cached(
+    fn: None = None,
+    /,
+    *,
+    ttl: TTL = None,
+    cache: AnyBackend | None = None,
+    key_maker: KeyMaker | KeyMakerFunction | None = None,
+    keygen: KeyGenerator | None = None,
+    typed: bool = False,
+    namespace: str = DEFAULT_NAMESPACE,
+    serializer: Serializer | None = None,
+    fail_open: bool = True,
+) -> Decorator: ...
+def cached(
+    fn: Any = None,
+    /,
+    *,
+    ttl: TTL = None,
+    cache: AnyBackend | None = None,
+    key_maker: KeyMaker | KeyMakerFunction | None = None,
+    keygen: KeyGenerator | None = None,
+    typed: bool = False,
+    namespace: str = DEFAULT_NAMESPACE,
+    serializer: Serializer | None = None,
+    fail_open: bool = True,
+) -> Any:
+    """Cache the results of a function, sync or async, bare (``@cached``) or with options.
+
+    Args:
+        ttl: how long entries live: ``None``/``math.inf`` (forever), seconds, a
+            ``timedelta``, a ``(min, max)`` pair for random jitter, or a callable
+            ``(fn, args, kwargs, value) -> ttl``.
+        cache: the backend; by default the process-wide in-memory one behind
+            ``cache_core.cache``.
+        key_maker: a ``KeyMaker`` or callable ``(fn, args, kwargs) -> str | bytes``;
+            default ``ReprKeyMaker``.
+        keygen: a cachetoolz key generator ``(typed, func, *args, **kwargs) -> str``.
+        typed: cache arguments of different types separately.
+        namespace: the namespace entries go to; ``cache_clear()`` clears it.
+        serializer: encode values with this instead of the backend's serializer
+            (with an in-memory backend: store encoded copies).
+        fail_open: when the backend fails, log it and return the function's result
+            (``True``), or raise the ``BackendError`` (``False``).
+    """
+    from ._front import cache as default_front
+
+    slot = default_front._slot if cache is None else Slot(cache)
+
+    def decorator(function: Any) -> Any:
+        return decorate(
+            function,
+            slot=slot,
+            ttl=ttl,
+            namespace=namespace,
+            key_maker=key_maker,
+            keygen=keygen,
+            typed=typed,
+            serializer=serializer,
+            fail_open=fail_open,
+        )
+
+    if fn is not None:
+        return decorator(fn)
+    check_options(ttl=ttl, namespace=namespace, key_maker=key_maker, keygen=keygen, typed=typed, serializer=serializer)
+    return decorator
+
+
+def check_options(
+    *,
+    ttl: TTL,
+    namespace: str,
+    key_maker: KeyMaker | KeyMakerFunction | None,
+    keygen: KeyGenerator | None,
+    typed: bool,
+    serializer: Serializer | None,
+) -> None:
+    """Raise for bad decorator options when they are given, before any function is decorated."""
+    ttl_resolver(ttl)
+    check_namespace(namespace)
+    check_serializer(serializer)
+    key_function(check_options, key_maker=key_maker, keygen=keygen, typed=typed)
+
+
+def check_serializer(serializer: object) -> None:
+    if serializer is not None and not (callable(getattr(serializer, "encode", None)) and callable(getattr(serializer, "decode", None))):
+        msg = f"serializer must have encode() and decode() methods, not {type(serializer).__qualname__}"
+        raise TypeError(msg)

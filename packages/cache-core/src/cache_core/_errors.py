@@ -1,0 +1,54 @@
+"""The exception hierarchy: a miss, and ``CacheError`` with a few subclasses.
+
+Direct backend calls raise only these (driver exceptions are wrapped, with the
+original as ``__cause__``), so callers can catch one documented family.
+"""
+
+from __future__ import annotations
+
+
+class CacheMiss(KeyError, ValueError):
+    """The key has no live entry (never stored, removed, expired or undecodable).
+
+    A subclass of ``KeyError`` (mapping style) and ``ValueError`` (what the
+    asyncio-caches seed documents for ``get``).
+    """
+
+    def __str__(self) -> str:
+        return f"cache miss: {self.args[0]!r}" if self.args else "cache miss"
+
+
+class CacheError(Exception):
+    """Base class of every error this library raises, apart from ``CacheMiss``."""
+
+
+class BackendError(CacheError):
+    """The storage failed: server down, connection lost, I/O error, driver error."""
+
+
+class BackendTimeoutError(BackendError, TimeoutError):
+    """The storage did not answer within the operation timeout."""
+
+
+class BackendClosedError(CacheError):
+    """The backend was closed; create a new one (or use ``async with``) to continue."""
+
+
+class InvalidTTLError(CacheError, ValueError):
+    """A TTL that is negative, NaN, of the wrong type, or a ``(min, max)`` with min > max."""
+
+
+class InvalidKeyError(CacheError, TypeError):
+    """A key that is not ``str``/``bytes``, or arguments that cannot safely form a key."""
+
+
+class SerializationError(CacheError):
+    """Base class for values that cannot be encoded or stored data that cannot be decoded."""
+
+
+class EncodeError(SerializationError, TypeError):
+    """A value (or a part of it) has a type the serializer cannot encode."""
+
+
+class DecodeError(SerializationError, ValueError):
+    """Stored bytes cannot be decoded (corrupt, foreign, or an unregistered type)."""

@@ -1,0 +1,270 @@
+"""Key makers: turn a call ``fn(*args, **kwargs)`` into a cache key.
+
+The default, ``ReprKeyMaker``, builds ``module.qualname`` plus the ``repr`` of the
+call's arguments after binding them to the signature, so ``f(1, 2)``,
+``f(1, b=2)`` and ``f(a=1, b=2)`` share one key. An object whose ``repr`` is
+object's default (``<X object at 0x7f..>``) never contributes its address: the
+address is reused once the object dies, and a key built from it could return
+a dead object's result to a new one. Such objects get an identity token that
+is never reused instead, unless they define ``__cache_key__()``, whose result
+then stands for the object (two objects share entries when it is equal).
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import weakref
+from abc import ABC, abstractmethod
+from typing import Any, Callable, Protocol
+
+from ._errors import InvalidKeyError
+
+#: What the decorator calls on every invocation: ``(args, kwargs) -> key``.
+KeyFunction = Callable[["tuple[Any, ...]", "dict[str, Any]"], str]
+
+
+class KeyMakerFunction(Protocol):
+    """Any callable with the key maker signature is accepted as ``key_maker=``."""
+
+    def __call__(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], /) -> str | bytes: ...
+
+
+class KeyGenerator(Protocol):
+    """The cachetoolz ``keygen`` signature: ``(typed, func, *args, **kwargs) -> str``."""
+
+    def __call__(self, typed: bool, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> str: ...
+
+
+def key_text(key: object) -> str:
+    """Return a key as ``str``: bytes are decoded as UTF-8 (else hex), other types are rejected."""
+    if type(key) is str:
+        return key
+    if isinstance(key, str):
+        return str(key)
+    if isinstance(key, (bytes, bytearray, memoryview)):
+        raw = bytes(key)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return "hex:" + raw.hex()
+    msg = f"cache keys must be str or bytes, not {type(key).__qualname__}"
+    raise InvalidKeyError(msg)
+
+
+class KeyMaker(ABC):
+    """Computes the cache key of a call. Subclass it, or pass any callable with this signature."""
+
+    @abstractmethod
+    def __call__(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | bytes:
+        """Return a key that identifies ``fn`` called with ``args`` and ``kwargs``."""
+
+    def for_function(self, fn: Callable[..., Any]) -> KeyFunction:
+        """Return the key function the decorator calls for ``fn``; override to precompute per function."""
+        return _adapt(self, fn)
+
+
+def _adapt(maker: KeyMakerFunction, fn: Callable[..., Any]) -> KeyFunction:
+    def key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        return key_text(maker(fn, args, kwargs))
+
+    return key
+
+
+def key_function(
+    fn: Callable[..., Any],
+    *,
+    key_maker: KeyMaker | KeyMakerFunction | None,
+    keygen: KeyGenerator | None,
+    typed: bool,
+) -> KeyFunction:
+    """Choose the key function for a decorated ``fn`` from the decorator's options."""
+    if key_maker is not None and keygen is not None:
+        msg = "pass either key_maker= or keygen=, not both"
+        raise TypeError(msg)
+    if keygen is not None:
+        if not callable(keygen):
+            msg = f"keygen must be callable, not {type(keygen).__qualname__}"
+            raise TypeError(msg)
+        user_keygen = keygen
+
+        def from_keygen(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+            return key_text(user_keygen(typed, fn, *args, **kwargs))
+
+        return from_keygen
+    if key_maker is None:
+        return ReprKeyMaker(typed=typed).for_function(fn)
+    if typed:
+        msg = "typed= applies to the default key maker and to keygen=; set it on your key_maker instead"
+        raise TypeError(msg)
+    if isinstance(key_maker, KeyMaker):
+        return key_maker.for_function(fn)
+    if not callable(key_maker):
+        msg = f"key_maker must be a KeyMaker or a callable (fn, args, kwargs) -> str | bytes, not {type(key_maker).__qualname__}"
+        raise TypeError(msg)
+    return _adapt(key_maker, fn)
+
+
+_ADDRESS_MARK = " at 0x"
+_token_counter = itertools.count(1)
+_tokens: dict[int, tuple[weakref.ref[Any], int]] = {}
+
+
+def _identity_token(obj: object) -> int:
+    """A number unique to this live object and never given to another one."""
+    slot = _tokens.get(id(obj))
+    if slot is not None and slot[0]() is obj:
+        return slot[1]
+    object_id = id(obj)
+
+    def forget(_: weakref.ref[Any]) -> None:
+        current = _tokens.get(object_id)
+        if current is not None and current[0]() is None:
+            del _tokens[object_id]
+
+    try:
+        ref = weakref.ref(obj, forget)
+    except TypeError:
+        msg = (
+            f"cannot build a cache key from a {type(obj).__qualname__}: its repr is a memory address "
+            f"and it does not support weak references; define __repr__ or __cache_key__ on it, "
+            f"or pass key_maker="
+        )
+        raise InvalidKeyError(msg) from None
+    token = next(_token_counter)
+    _tokens[object_id] = (ref, token)
+    return token
+
+
+def _safe_repr(obj: object) -> str:
+    """``repr`` with every address-based part replaced by something that cannot be reused.
+
+    Equal to ``repr(obj)`` whenever that holds no address, so a call keys the same
+    whichever path built its key.
+    """
+    kind = type(obj)
+    text = object.__repr__(obj) if kind.__repr__ is object.__repr__ else repr(obj)
+    if _ADDRESS_MARK not in text:
+        return text
+    if kind is tuple or kind is list:
+        items = ", ".join(_safe_repr(item) for item in obj)  # type: ignore[attr-defined]
+        if kind is tuple:
+            return f"({items},)" if len(obj) == 1 else f"({items})"  # type: ignore[arg-type]
+        return f"[{items}]"
+    if kind is dict:
+        return "{" + ", ".join(f"{_safe_repr(k)}: {_safe_repr(v)}" for k, v in obj.items()) + "}"  # type: ignore[attr-defined]
+    if kind is set or kind is frozenset:
+        return f"{kind.__name__}({{{', '.join(sorted(_safe_repr(item) for item in obj))}}})"  # type: ignore[attr-defined]
+    hook = getattr(kind, "__cache_key__", None)
+    if hook is not None:
+        return f"<{kind.__module__}.{kind.__qualname__}:{_safe_repr(hook(obj))}>"
+    if inspect.isfunction(obj) or inspect.isclass(obj) or inspect.isbuiltin(obj) or inspect.ismodule(obj):
+        return f"<{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', getattr(obj, '__name__', ''))}>"
+    return f"<{kind.__module__}.{kind.__qualname__} #{_identity_token(obj)}>"
+
+
+class ReprKeyMaker(KeyMaker):
+    """``module.qualname`` plus the ``repr`` of the bound arguments, optionally hashed.
+
+    Args:
+        hash: a hashlib-style constructor (``hashlib.sha256``); the argument part of
+            the key becomes its hex digest. Without ``max_length`` every key is hashed.
+        max_length: hash only keys longer than this (``hashlib.sha256`` if no ``hash``).
+        typed: arguments of different types are cached separately even when their
+            ``repr`` agrees.
+    """
+
+    def __init__(
+        self, hash: Callable[[bytes], Any] | None = None, *, max_length: int | None = None, typed: bool = False
+    ) -> None:
+        if hash is not None and not callable(hash):
+            msg = f"hash must be a hashlib-style constructor such as hashlib.sha256, not {type(hash).__qualname__}"
+            raise TypeError(msg)
+        if max_length is not None and max_length < 1:
+            msg = f"max_length must be a positive number of characters, got {max_length!r}"
+            raise ValueError(msg)
+        if max_length is not None and hash is None:
+            import hashlib
+
+            hash = hashlib.sha256
+        self.hash = hash
+        self.max_length = max_length
+        self.typed = typed
+
+    def __call__(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        return self.for_function(fn)(args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"ReprKeyMaker(hash={self.hash!r}, max_length={self.max_length!r}, typed={self.typed!r})"
+
+    def for_function(self, fn: Callable[..., Any]) -> KeyFunction:
+        prefix = f"{getattr(fn, '__module__', None)}.{getattr(fn, '__qualname__', repr(fn))}"
+        try:
+            signature: inspect.Signature | None = inspect.signature(fn)
+        except (TypeError, ValueError):
+            signature = None
+        positional, varargs, keyword_only = _shape(signature)
+        slow = _slow_arguments(signature)
+        typed = self.typed
+        finish = self._finisher(prefix)
+
+        # Performance over tidiness: this closure runs on every call, hits included.
+        # A call that passes every positional parameter positionally is already in
+        # canonical form, so it skips signature binding; anything else binds.
+        def key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+            if (
+                not kwargs
+                and not typed
+                and not keyword_only
+                and (len(args) == positional or (varargs and len(args) > positional))
+            ):
+                text = repr(args)
+                if _ADDRESS_MARK in text:
+                    text = _safe_repr(args)
+            else:
+                text = slow(args, kwargs, typed)
+            return finish(text)
+
+        return key
+
+    def _finisher(self, prefix: str) -> Callable[[str], str]:
+        digest = self.hash
+        limit = self.max_length
+        if digest is None:
+            return lambda text: prefix + text
+        if limit is None:
+            return lambda text: f"{prefix}:{digest(text.encode('utf-8', 'surrogatepass')).hexdigest()}"
+
+        def maybe_hashed(text: str) -> str:
+            key = prefix + text
+            if len(key) <= limit:
+                return key
+            return f"{prefix}:{digest(text.encode('utf-8', 'surrogatepass')).hexdigest()}"
+
+        return maybe_hashed
+
+
+def _shape(signature: inspect.Signature | None) -> tuple[int, bool, bool]:
+    """Count positional parameters; note ``*args`` and keyword-only parameters."""
+    if signature is None:
+        return -1, False, True
+    kinds = [parameter.kind for parameter in signature.parameters.values()]
+    positional = sum(kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD) for kind in kinds)
+    return positional, inspect.Parameter.VAR_POSITIONAL in kinds, inspect.Parameter.KEYWORD_ONLY in kinds
+
+
+def _slow_arguments(signature: inspect.Signature | None) -> Callable[[tuple[Any, ...], dict[str, Any], bool], str]:
+    def text(args: tuple[Any, ...], kwargs: dict[str, Any], typed: bool) -> str:
+        if signature is not None:
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            args, kwargs = bound.args, bound.kwargs
+        result = _safe_repr(tuple(args))
+        if kwargs:
+            result += "{" + ", ".join(f"{name}={_safe_repr(kwargs[name])}" for name in sorted(kwargs)) + "}"
+        if typed:
+            types = [type(value) for value in args] + [type(kwargs[name]) for name in sorted(kwargs)]
+            result += ":" + ",".join(f"{kind.__module__}.{kind.__qualname__}" for kind in types)
+        return result
+
+    return text

@@ -1,0 +1,137 @@
+"""Sans-I/O policy shared by ``AsyncBackend`` and ``Backend``.
+
+Everything a backend decides without talking to its storage lives here: key and
+namespace checks, TTL to expiry instant, encoding, the expiry check on read,
+decode failures as misses, and turning driver exceptions into ``CacheError``.
+The async and sync facades (``_async_backend.py`` and its generated twin
+``_sync_backend.py``) only move data between this policy and the primitives.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar, Final, Iterable, Mapping, Tuple, Union
+
+from ._clock import Clock, SystemClock
+from ._errors import BackendClosedError, BackendError, BackendTimeoutError, CacheError, DecodeError
+from ._keys import key_text
+from ._serializers import Serializer
+from ._ttl import resolve_fixed
+
+logger = logging.getLogger("cache_core")
+
+#: ``(payload, expires_at)``: what a storage primitive returns for a stored entry.
+#: ``expires_at`` is seconds on the backend's clock, or ``None`` for no expiry.
+Entry = Tuple[Any, Union[float, None]]
+
+DEFAULT_NAMESPACE: Final = "default"
+
+
+class _Missing:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+#: Returned by the internal lookups for "no live entry" (``None`` is a valid cached value).
+MISSING: Final = _Missing()
+
+
+def check_namespace(namespace: object) -> str:
+    """Return ``namespace`` if it is a non-empty ``str``, else raise ``TypeError``/``ValueError``."""
+    if type(namespace) is str and namespace:
+        return namespace
+    if not isinstance(namespace, str):
+        msg = f"namespace must be a str, not {type(namespace).__qualname__}"
+        raise TypeError(msg)
+    if not namespace:
+        msg = "namespace must not be empty"
+        raise ValueError(msg)
+    return str(namespace)
+
+
+class BackendPolicy:
+    """State and decisions common to both modes. Not a backend by itself.
+
+    Attributes:
+        serializer: turns values into stored payloads; ``None`` stores objects as they are
+            (in-process backends only).
+        clock: the only source of time for expiry.
+        nonblocking: a sync ``Backend`` over the same storage whose calls never block, or
+            ``None``. Decorators use it to serve hits without an ``await`` and to let sync
+            functions use an async in-process backend.
+    """
+
+    #: Driver exceptions that mean "timed out" (mapped to ``BackendTimeoutError``).
+    timeout_errors: ClassVar[tuple[type[BaseException], ...]] = (TimeoutError,)
+    #: Named in the error raised when a sync function is decorated with an async-only backend.
+    sync_alternative: ClassVar[str | None] = None
+
+    nonblocking: Any = None
+
+    def __init__(self, *, serializer: Serializer | None = None, clock: Clock | None = None) -> None:
+        if serializer is not None and not (callable(getattr(serializer, "encode", None)) and callable(getattr(serializer, "decode", None))):
+            msg = f"serializer must have encode() and decode() methods, not {type(serializer).__qualname__}"
+            raise TypeError(msg)
+        if clock is not None and not callable(getattr(clock, "now", None)):
+            msg = f"clock must have a now() method, not {type(clock).__qualname__}"
+            raise TypeError(msg)
+        self.serializer = serializer
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self._closed = False
+
+    # -- checks -------------------------------------------------------------------------
+
+    def _ensure_open(self) -> None:
+        if self._closed:
+            msg = f"{type(self).__name__} is closed; create a new one to keep caching"
+            raise BackendClosedError(msg)
+
+    def _failure(self, operation: str, exc: Exception) -> CacheError:
+        """The ``CacheError`` to raise for a primitive that raised ``exc``."""
+        if isinstance(exc, CacheError):
+            return exc
+        where = f"{type(self).__name__}.{operation}"
+        if isinstance(exc, self.timeout_errors):
+            return BackendTimeoutError(f"{where} timed out: {exc}")
+        return BackendError(f"{where} failed: {type(exc).__name__}: {exc}")
+
+    # -- values and expiry ----------------------------------------------------------------
+
+    def _encode(self, value: Any, serializer: Serializer | None = None) -> Any:
+        serializer = serializer or self.serializer
+        return value if serializer is None else serializer.encode(value)
+
+    def _expires_at(self, seconds: float | None) -> float | None:
+        return None if seconds is None else self.clock.now() + seconds
+
+    def _live_value(self, key: str, entry: Entry, serializer: Serializer | None = None) -> Any:
+        """The value of ``entry``, or ``MISSING`` when it expired or cannot be decoded."""
+        payload, expires_at = entry
+        if expires_at is not None and expires_at <= self.clock.now():
+            return MISSING
+        serializer = serializer or self.serializer
+        if serializer is None:
+            return payload
+        try:
+            return serializer.decode(payload)
+        except DecodeError as exc:
+            logger.warning("%s: treating undecodable entry %r as a miss: %s", type(self).__name__, key, exc)
+            return MISSING
+
+    def _prepare_many(
+        self, items: Mapping[Any, Any] | Iterable[tuple[Any, Any]], ttl: object
+    ) -> tuple[list[tuple[str, Any]], float | None, float | None]:
+        """Validate and encode a whole batch before anything is written."""
+        pairs = items.items() if isinstance(items, Mapping) else items
+        encoded = [(key_text(key), self._encode(value)) for key, value in pairs]
+        seconds = resolve_fixed(ttl)
+        return encoded, seconds, self._expires_at(seconds)
+
+    def __repr__(self) -> str:
+        state = " closed" if self._closed else ""
+        return f"<{type(self).__name__}{state}>"

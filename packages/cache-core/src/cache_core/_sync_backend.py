@@ -1,0 +1,222 @@
+# Generated from _async_backend.py by scripts/unasync.py. Do not edit: edit the async file and rerun.
+"""``Backend``: the template every sync backend fills in.
+
+The public methods (``get``, ``put``, ...) run the shared policy once; a backend
+implements only the storage primitives (``_get``, ``_put``, ``_remove``,
+``_remove_expired``, ``_clear``, and optionally ``_get_many``, ``_put_many``,
+``_close``). The sync ``Backend`` is generated from this file by
+``scripts/unasync.py``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from types import TracebackType
+from typing import Any, Iterable, Mapping, TypeVar
+
+from ._errors import CacheError, CacheMiss
+from ._keys import key_text
+from ._serializers import Serializer
+from ._policy import DEFAULT_NAMESPACE, MISSING, BackendPolicy, Entry, check_namespace
+from ._ttl import resolve_fixed
+
+
+_Self = TypeVar("_Self", bound="Backend")
+
+
+class Backend(BackendPolicy, ABC):
+    """Sync cache storage. Subclass it and implement the primitives.
+
+    Public methods raise ``CacheMiss`` for a miss, ``BackendClosedError`` after
+    ``close()``, ``InvalidTTLError``/``InvalidKeyError``/``EncodeError`` for bad
+    input (before touching storage), and ``BackendError`` (or
+    ``BackendTimeoutError``) when the storage itself fails.
+
+    Primitives receive checked ``str`` namespaces and keys and encoded payloads;
+    ``expires_at`` is on ``self.clock``; ``ttl`` is the same duration in seconds
+    for stores that expire entries themselves. Expiry on read is checked here,
+    so a primitive may return an expired entry.
+    """
+
+    # -- primitives -------------------------------------------------------------------
+
+    @abstractmethod
+    def _get(self, namespace: str, key: str) -> Entry | None:
+        """Return ``(payload, expires_at)`` for the key, or ``None``."""
+
+    def _get_many(self, namespace: str, keys: list[str]) -> list[Entry | None]:
+        """Entries for ``keys``, in order. Override to use one round trip."""
+        return [self._get(namespace, key) for key in keys]
+
+    @abstractmethod
+    def _put(self, namespace: str, key: str, payload: Any, ttl: float | None, expires_at: float | None) -> None:
+        """Store (replace) one entry."""
+
+    def _put_many(
+        self, namespace: str, items: list[tuple[str, Any]], ttl: float | None, expires_at: float | None
+    ) -> None:
+        """Store several entries with one expiry. Override to use one round trip."""
+        for key, payload in items:
+            self._put(namespace, key, payload, ttl, expires_at)
+
+    @abstractmethod
+    def _remove(self, namespace: str, key: str) -> bool:
+        """Delete one entry; return whether it existed."""
+
+    @abstractmethod
+    def _remove_expired(self, now: float) -> int:
+        """Delete every entry with ``expires_at <= now``; return how many."""
+
+    @abstractmethod
+    def _clear(self, namespace: str | None) -> None:
+        """Delete every entry of ``namespace``, or every entry when ``None``."""
+
+    def _close(self) -> None:
+        """Release connections and files. Called once."""
+
+    # -- what decorators call ---------------------------------------------------------------
+
+    def _lookup(self, namespace: str, key: str, serializer: Serializer | None = None) -> Any:
+        """The live value for ``key`` or ``MISSING``; ``serializer`` overrides the backend's."""
+        self._ensure_open()
+        try:
+            entry = self._get(namespace, key)
+        except CacheError:
+            raise
+        except Exception as exc:
+            raise self._failure("get", exc) from exc
+        return MISSING if entry is None else self._live_value(key, entry, serializer)
+
+    def _store(
+        self, namespace: str, key: str, value: Any, ttl: float | None, serializer: Serializer | None = None
+    ) -> None:
+        """Encode and store ``value``; a zero TTL removes instead (nothing would be kept)."""
+        self._ensure_open()
+        payload = self._encode(value, serializer)
+        try:
+            if ttl is not None and ttl <= 0:
+                self._remove(namespace, key)
+            else:
+                self._put(namespace, key, payload, ttl, self._expires_at(ttl))
+        except CacheError:
+            raise
+        except Exception as exc:
+            raise self._failure("put", exc) from exc
+
+    # -- public API -----------------------------------------------------------------------
+
+    def get(self, key: str | bytes, *, namespace: str = DEFAULT_NAMESPACE) -> Any:
+        """Return the value stored under ``key``; raise ``CacheMiss`` if there is none."""
+        value = self._lookup(check_namespace(namespace), key_text(key))
+        if value is MISSING:
+            raise CacheMiss(key)
+        return value
+
+    def get_or_default(self, key: str | bytes, default: Any = None, *, namespace: str = DEFAULT_NAMESPACE) -> Any:
+        """Return the value stored under ``key``, or ``default``."""
+        value = self._lookup(check_namespace(namespace), key_text(key))
+        return default if value is MISSING else value
+
+    getOrDefault = get_or_default  # noqa: N815 - the asyncio-caches seed's name
+
+    def put(self, key: str | bytes, value: Any, ttl: object = None, *, namespace: str = DEFAULT_NAMESPACE) -> None:
+        """Store ``value`` under ``key``; it expires after ``ttl`` (seconds, timedelta, (min, max) or None)."""
+        seconds = resolve_fixed(ttl)
+        self._store(check_namespace(namespace), key_text(key), value, seconds)
+
+    def get_many(self, keys: Iterable[str | bytes], *, namespace: str = DEFAULT_NAMESPACE) -> dict[str, Any]:
+        """Return ``{key: value}`` for the keys that have a live entry."""
+        namespace = check_namespace(namespace)
+        texts = [key_text(key) for key in keys]
+        self._ensure_open()
+        try:
+            entries = self._get_many(namespace, texts) if texts else []
+        except CacheError:
+            raise
+        except Exception as exc:
+            raise self._failure("get_many", exc) from exc
+        found = {}
+        for key, entry in zip(texts, entries):
+            if entry is not None:
+                value = self._live_value(key, entry)
+                if value is not MISSING:
+                    found[key] = value
+        return found
+
+    def put_many(
+        self,
+        items: Mapping[Any, Any] | Iterable[tuple[Any, Any]],
+        ttl: object = None,
+        *,
+        namespace: str = DEFAULT_NAMESPACE,
+    ) -> None:
+        """Store every ``(key, value)``; all are encoded first, so a bad value stores none."""
+        namespace = check_namespace(namespace)
+        encoded, seconds, expires_at = self._prepare_many(items, ttl)
+        self._ensure_open()
+        if not encoded:
+            return
+        try:
+            if seconds is not None and seconds <= 0:
+                for key, _ in encoded:
+                    self._remove(namespace, key)
+            else:
+                self._put_many(namespace, encoded, seconds, expires_at)
+        except CacheError:
+            raise
+        except Exception as exc:
+            raise self._failure("put_many", exc) from exc
+
+    def remove(self, key: str | bytes, *, namespace: str = DEFAULT_NAMESPACE) -> bool:
+        """Delete the entry under ``key``; return whether there was one."""
+        namespace, text = check_namespace(namespace), key_text(key)
+        self._ensure_open()
+        try:
+            return self._remove(namespace, text)
+        except CacheError:
+            raise
+        except Exception as exc:
+            raise self._failure("remove", exc) from exc
+
+    def remove_expired(self) -> int:
+        """Delete every expired entry now; return how many were deleted."""
+        self._ensure_open()
+        try:
+            return self._remove_expired(self.clock.now())
+        except CacheError:
+            raise
+        except Exception as exc:
+            raise self._failure("remove_expired", exc) from exc
+
+    def clear(self, namespace: str | None = None) -> None:
+        """Delete every entry of ``namespace``, or of every namespace when ``None``."""
+        if namespace is not None:
+            namespace = check_namespace(namespace)
+        self._ensure_open()
+        try:
+            self._clear(namespace)
+        except CacheError:
+            raise
+        except Exception as exc:
+            raise self._failure("clear", exc) from exc
+
+    def close(self) -> None:
+        """Release resources; later calls raise ``BackendClosedError``. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._close()
+        except CacheError:
+            raise
+        except Exception as exc:
+            raise self._failure("close", exc) from exc
+
+    def __enter__(self: _Self) -> _Self:
+        self._ensure_open()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()

@@ -1,0 +1,101 @@
+"""TTL forms, validated once and turned into seconds.
+
+Accepted forms: ``None`` or ``math.inf`` (never expires), seconds as ``int`` or
+``float``, ``timedelta``, a ``(min, max)`` pair of those for random jitter, and a
+callable ``(fn, args, kwargs, value) -> ttl`` returning one of the fixed forms.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import timedelta
+from typing import Any, Callable, Protocol, Tuple, Union
+
+from ._errors import InvalidTTLError
+
+Seconds = Union[int, float, timedelta]
+FixedTTL = Union[Seconds, None]
+
+
+class TTLFunction(Protocol):
+    """Chooses the TTL of one entry from the call and its result."""
+
+    def __call__(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], value: Any, /
+    ) -> FixedTTL | tuple[Seconds, Seconds]: ...
+
+
+TTL = Union[FixedTTL, Tuple[Seconds, Seconds], TTLFunction]
+
+#: Resolves the TTL, in seconds (``None``: no expiry), of one entry at store time.
+TTLResolver = Callable[[Callable[..., Any], "tuple[Any, ...]", "dict[str, Any]", Any], "float | None"]
+
+
+def ttl_seconds(ttl: object, *, what: str = "ttl") -> float | None:
+    """Return a fixed TTL as seconds (``None`` for no expiry), or raise ``InvalidTTLError``."""
+    if ttl is None:
+        return None
+    if isinstance(ttl, timedelta):
+        seconds = ttl.total_seconds()
+    elif isinstance(ttl, (int, float)) and not isinstance(ttl, bool):
+        seconds = float(ttl)
+    else:
+        msg = f"{what} must be None, seconds (int or float) or a timedelta, not {type(ttl).__qualname__}"
+        raise InvalidTTLError(msg)
+    if math.isnan(seconds):
+        msg = f"{what} must be a number of seconds, not NaN"
+        raise InvalidTTLError(msg)
+    if seconds < 0:
+        msg = f"{what} must not be negative, got {ttl!r}"
+        raise InvalidTTLError(msg)
+    return None if seconds == math.inf else seconds
+
+
+def _jitter(pair: tuple[object, ...], *, what: str) -> tuple[float, float]:
+    if len(pair) != 2:  # noqa: PLR2004
+        msg = f"{what} as a tuple must be (min, max), got {len(pair)} items"
+        raise InvalidTTLError(msg)
+    low, high = (ttl_seconds(item, what=what) for item in pair)
+    if low is None or high is None:
+        msg = f"{what} (min, max) must both be finite, got {pair!r}"
+        raise InvalidTTLError(msg)
+    if low > high:
+        msg = f"{what} (min, max) needs min <= max, got min={low} > max={high}"
+        raise InvalidTTLError(msg)
+    return low, high
+
+
+def resolve_fixed(ttl: object, *, what: str = "ttl") -> float | None:
+    """Seconds for any non-callable form; a ``(min, max)`` pair draws a random value."""
+    if isinstance(ttl, tuple):
+        low, high = _jitter(ttl, what=what)
+        return random.uniform(low, high)  # noqa: S311 - jitter, not security
+    return ttl_seconds(ttl, what=what)
+
+
+def ttl_resolver(ttl: TTL) -> TTLResolver:
+    """Validate ``ttl`` now (decoration time) and return how to resolve it per entry."""
+    if callable(ttl) and not isinstance(ttl, (timedelta, tuple)):
+        user_fn = ttl
+
+        def from_function(
+            fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], value: Any
+        ) -> float | None:
+            return resolve_fixed(user_fn(fn, args, kwargs, value), what="ttl returned by the ttl function")
+
+        return from_function
+    if isinstance(ttl, tuple):
+        low, high = _jitter(ttl, what="ttl")
+        uniform = random.uniform
+
+        def jittered(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], value: Any) -> float:
+            return uniform(low, high)
+
+        return jittered
+    seconds = ttl_seconds(ttl)
+
+    def constant(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], value: Any) -> float | None:
+        return seconds
+
+    return constant

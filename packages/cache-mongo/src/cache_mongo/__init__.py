@@ -1,0 +1,5 @@
+"""cache-mongo: MongoCache / SyncMongoCache (PyMongo). Not built yet (see the project issues)."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
