@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._async_backend import AsyncBackend
+from ._breaker import BackendUnavailableError, CircuitBreaker
 from ._clock import Clock, SystemClock
 from ._coder import Coder, JsonSerializer, coder, decoder, encoder
 from ._decorator import AsyncCachedFunction, CachedFunction, CacheInfo, cached
@@ -54,10 +55,12 @@ __all__ = [
     "BackendClosedError",
     "BackendError",
     "BackendTimeoutError",
+    "BackendUnavailableError",
     "Cache",
     "CacheError",
     "CacheInfo",
     "CacheMiss",
+    "CircuitBreaker",
     "CachedFunction",
     "Clock",
     "Coder",

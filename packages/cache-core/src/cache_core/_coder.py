@@ -171,7 +171,7 @@ def _classes_in(annotation: object, label: str) -> tuple[type, ...]:
         members = (annotation,)
     classes: list[type] = []
     for member in members:
-        if not isinstance(member, type):
+        if not isinstance(member, type) or member is Any:  # Any is a class from 3.11
             msg = (
                 f"the annotation {annotation!r} of encoder {label} is not a class; "
                 f"annotate 'value' with the type it encodes"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any, ClassVar, Final, Iterable, Mapping, Tuple, Union
 
+from ._breaker import CircuitBreaker
 from ._clock import Clock, SystemClock
 from ._errors import BackendClosedError, BackendError, BackendTimeoutError, CacheError, DecodeError
 from ._keys import key_text
@@ -73,7 +74,13 @@ class BackendPolicy:
 
     nonblocking: Any = None
 
-    def __init__(self, *, serializer: Serializer | None = None, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        serializer: Serializer | None = None,
+        clock: Clock | None = None,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
         if serializer is not None and not (callable(getattr(serializer, "encode", None)) and callable(getattr(serializer, "decode", None))):
             msg = f"serializer must have encode() and decode() methods, not {type(serializer).__qualname__}"
             raise TypeError(msg)
@@ -81,24 +88,44 @@ class BackendPolicy:
             msg = f"clock must have a now() method, not {type(clock).__qualname__}"
             raise TypeError(msg)
         self.serializer = serializer
+        if breaker is not None and not isinstance(breaker, CircuitBreaker):
+            msg = f"breaker must be a CircuitBreaker or None, not {type(breaker).__qualname__}"
+            raise TypeError(msg)
         self.clock: Clock = clock if clock is not None else SystemClock()
+        self.breaker = breaker
         self._closed = False
 
     # -- checks -------------------------------------------------------------------------
 
     def _ensure_open(self) -> None:
+        """Raise if closed, or if the circuit breaker is open (``BackendUnavailableError``)."""
         if self._closed:
             msg = f"{type(self).__name__} is closed; create a new one to keep caching"
             raise BackendClosedError(msg)
+        if self.breaker is not None:
+            self.breaker.allow()
+
+    def _succeeded(self) -> None:
+        """Called after a primitive returned: closes the circuit breaker."""
+        if self.breaker is not None:
+            self.breaker.record_success()
 
     def _failure(self, operation: str, exc: Exception) -> CacheError:
-        """The ``CacheError`` to raise for a primitive that raised ``exc``."""
+        """The ``CacheError`` to raise for a primitive that raised ``exc``; counts storage failures."""
         if isinstance(exc, CacheError):
+            if isinstance(exc, BackendError) and self.breaker is not None:
+                self.breaker.record_failure()
             return exc
+        if self.breaker is not None:
+            self.breaker.record_failure()
         where = f"{type(self).__name__}.{operation}"
+        error: BackendError
         if isinstance(exc, self.timeout_errors):
-            return BackendTimeoutError(f"{where} timed out: {exc}")
-        return BackendError(f"{where} failed: {type(exc).__name__}: {exc}")
+            error = BackendTimeoutError(f"{where} timed out: {exc}")
+        else:
+            error = BackendError(f"{where} failed: {type(exc).__name__}: {exc}")
+        error.__cause__ = exc
+        return error
 
     # -- values and expiry ----------------------------------------------------------------
 

@@ -81,10 +81,9 @@ class Backend(BackendPolicy, ABC):
         self._ensure_open()
         try:
             entry = self._get(namespace, key)
-        except CacheError:
-            raise
         except Exception as exc:
-            raise self._failure("get", exc) from exc
+            raise self._failure("get", exc)  # noqa: B904 - _failure sets __cause__
+        self._succeeded()
         return MISSING if entry is None else self._live_value(key, entry, serializer)
 
     def _store(
@@ -98,10 +97,9 @@ class Backend(BackendPolicy, ABC):
                 self._remove(namespace, key)
             else:
                 self._put(namespace, key, payload, ttl, self._expires_at(ttl))
-        except CacheError:
-            raise
         except Exception as exc:
-            raise self._failure("put", exc) from exc
+            raise self._failure("put", exc)  # noqa: B904 - _failure sets __cause__
+        self._succeeded()
 
     # -- public API -----------------------------------------------------------------------
 
@@ -131,10 +129,9 @@ class Backend(BackendPolicy, ABC):
         self._ensure_open()
         try:
             entries = self._get_many(namespace, texts) if texts else []
-        except CacheError:
-            raise
         except Exception as exc:
-            raise self._failure("get_many", exc) from exc
+            raise self._failure("get_many", exc)  # noqa: B904 - _failure sets __cause__
+        self._succeeded()
         found = {}
         for key, entry in zip(texts, entries):
             if entry is not None:
@@ -153,40 +150,40 @@ class Backend(BackendPolicy, ABC):
         """Store every ``(key, value)``; all are encoded first, so a bad value stores none."""
         namespace = check_namespace(namespace)
         encoded, seconds, expires_at = self._prepare_many(items, ttl)
-        self._ensure_open()
         if not encoded:
+            self._ensure_open()
             return
+        self._ensure_open()
         try:
             if seconds is not None and seconds <= 0:
                 for key, _ in encoded:
                     self._remove(namespace, key)
             else:
                 self._put_many(namespace, encoded, seconds, expires_at)
-        except CacheError:
-            raise
         except Exception as exc:
-            raise self._failure("put_many", exc) from exc
+            raise self._failure("put_many", exc)  # noqa: B904 - _failure sets __cause__
+        self._succeeded()
 
     def remove(self, key: str | bytes, *, namespace: str = DEFAULT_NAMESPACE) -> bool:
         """Delete the entry under ``key``; return whether there was one."""
         namespace, text = check_namespace(namespace), key_text(key)
         self._ensure_open()
         try:
-            return self._remove(namespace, text)
-        except CacheError:
-            raise
+            existed = self._remove(namespace, text)
         except Exception as exc:
-            raise self._failure("remove", exc) from exc
+            raise self._failure("remove", exc)  # noqa: B904 - _failure sets __cause__
+        self._succeeded()
+        return existed
 
     def remove_expired(self) -> int:
         """Delete every expired entry now; return how many were deleted."""
         self._ensure_open()
         try:
-            return self._remove_expired(self.clock.now())
-        except CacheError:
-            raise
+            removed = self._remove_expired(self.clock.now())
         except Exception as exc:
-            raise self._failure("remove_expired", exc) from exc
+            raise self._failure("remove_expired", exc)  # noqa: B904 - _failure sets __cause__
+        self._succeeded()
+        return removed
 
     def clear(self, namespace: str | None = None) -> None:
         """Delete every entry of ``namespace``, or of every namespace when ``None``."""
@@ -195,10 +192,9 @@ class Backend(BackendPolicy, ABC):
         self._ensure_open()
         try:
             self._clear(namespace)
-        except CacheError:
-            raise
         except Exception as exc:
-            raise self._failure("clear", exc) from exc
+            raise self._failure("clear", exc)  # noqa: B904 - _failure sets __cause__
+        self._succeeded()
 
     def close(self) -> None:
         """Release resources; later calls raise ``BackendClosedError``. Safe to call twice."""
@@ -207,10 +203,8 @@ class Backend(BackendPolicy, ABC):
         self._closed = True
         try:
             self._close()
-        except CacheError:
-            raise
         except Exception as exc:
-            raise self._failure("close", exc) from exc
+            raise self._failure("close", exc)  # noqa: B904 - _failure sets __cause__
 
     def __enter__(self: _Self) -> _Self:
         self._ensure_open()
