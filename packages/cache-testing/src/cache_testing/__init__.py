@@ -1,5 +1,14 @@
-"""cache-testing: TestClock, NoCache, fakes, pytest plugin, conformance suite. Not built yet (see the project issues)."""
+"""cache-testing: tools to test code that caches, and to test cache backends.
+
+``TestClock`` (virtual time), ``NoCache``/``SyncNoCache`` (remember nothing), the fakes
+``RecordingBackend`` and ``FaultyBackend`` (and sync twins), a pytest plugin (loaded
+automatically; see ``cache_testing.plugin``) and the backend conformance suite
+(``cache_testing.conformance.BackendContract``).
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from ._clock import TestClock
+from ._nocache import NoCache, SyncNoCache
+
+__all__ = ["NoCache", "SyncNoCache", "TestClock"]
