@@ -15,6 +15,7 @@ import functools
 import inspect
 import logging
 import threading
+import time
 import weakref
 from dataclasses import dataclass
 from typing import (
@@ -55,6 +56,11 @@ T = TypeVar("T")
 _Self = TypeVar("_Self")
 
 AnyBackend = Union[AsyncBackend, Backend]
+
+_FOUND = object()  # take_lock: another process stored the value while we waited
+_LOCK_POLL_START = 0.01
+_LOCK_POLL_MAX = 0.25
+_DEFAULT_LOCK_TTL = 30.0
 
 
 @dataclass(frozen=True)
@@ -214,9 +220,12 @@ class _State:
         "flights",
         "flights_lock",
         "fn",
+        "found",
         "hits",
         "is_async",
         "key",
+        "lock",
+        "lock_ttl",
         "lookup",
         "misses",
         "namespace",
@@ -234,8 +243,12 @@ class _State:
         namespace: str,
         serializer: Serializer | None,
         fail_open: bool,
+        lock: bool | float,
     ) -> None:
         self.fn = fn
+        self.lock = lock
+        self.lock_ttl: float | None = None
+        self.found: Any = None
         self.is_async = inspect.iscoroutinefunction(fn)
         self.key = key
         self.ttl = ttl
@@ -262,6 +275,12 @@ class _State:
     def bind(self, backend: AnyBackend) -> None:
         sync_view = backend if isinstance(backend, Backend) else backend.nonblocking
         self.backend = backend
+        # In-process storage is covered by in-process single flight; others lock if asked.
+        wants_lock = self.lock is not False and backend.nonblocking is None
+        if wants_lock and not backend.supports_lock:
+            msg = f"{type(backend).__name__} offers no cross-process lock; drop lock= or use a backend that has one"
+            raise TypeError(msg)
+        self.lock_ttl = (_DEFAULT_LOCK_TTL if self.lock is True else float(self.lock)) if wants_lock else None
         if sync_view is not None:
             self.lookup, self.store = sync_view._lookup, sync_view._store
             self.async_lookup = self.async_store = None
@@ -299,25 +318,89 @@ class _State:
                 raise flight.error
             return flight.value
         try:
-            try:
-                value = self.fn(*args, **kwargs)
-            except BaseException as exc:
-                flight.error = exc
-                raise
-            flight.value = value
-            seconds = self.ttl(self.fn, args, kwargs, value)
-            try:
-                self.store(self.namespace, key, value, seconds, self.serializer)  # type: ignore[misc]
-            except BackendError as exc:
-                self.swallow(exc, "put")
-            else:
-                outages.succeeded(self.backend)
-            return value
+            flight.value = self.produce(key, args, kwargs)
+            return flight.value
+        except BaseException as exc:
+            flight.error = exc
+            raise
         finally:
             with self.flights_lock:
                 if self.flights.get(key) is flight:
                     del self.flights[key]
             flight.done.set()
+
+    def produce(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Run the function and store its result; under the cross-process lock when asked."""
+        if self.lock_ttl is not None:
+            backend = self.backend
+            assert isinstance(backend, Backend)  # noqa: S101 - lock_ttl is only set for lockable sync backends
+            token = self.take_lock(lambda: backend._try_lock(self.namespace, key, self.lock_ttl), key, time.sleep)  # type: ignore[arg-type]
+            if token is _FOUND:
+                return self.found
+            if token is not None:
+                try:
+                    value = self.fn(*args, **kwargs)
+                    self.keep(key, args, kwargs, value)
+                    return value
+                finally:
+                    try:
+                        backend._unlock(self.namespace, key, token)
+                    except BackendError as exc:
+                        self.swallow(exc, "unlock")
+        value = self.fn(*args, **kwargs)
+        self.keep(key, args, kwargs, value)
+        return value
+
+    def take_lock(self, acquire: Callable[[], Any], key: str, sleep: Callable[[float], Any]) -> Any:
+        """Sync: the lock token, ``_FOUND`` (another process stored the value meanwhile) or ``None``."""
+        deadline = time.monotonic() + self.lock_ttl  # type: ignore[operator]
+        pause = _LOCK_POLL_START
+        while True:
+            try:
+                token = acquire()
+            except BackendError as exc:
+                self.swallow(exc, "lock")
+                return None
+            if token is not None:
+                if self.peek(key):
+                    self.release_after_found(key, token)
+                    return _FOUND
+                return token
+            sleep(pause)
+            pause = min(pause * 2, _LOCK_POLL_MAX)
+            if self.peek(key):
+                return _FOUND
+            if time.monotonic() > deadline + _LOCK_POLL_MAX:
+                return None  # the holder's lock should have expired by now; compute anyway
+
+    def peek(self, key: str) -> bool:
+        """Sync: look the key up again; keep the value in ``self.found`` when it is there."""
+        try:
+            value = self.lookup(self.namespace, key, self.serializer)  # type: ignore[misc]
+        except BackendError as exc:
+            self.swallow(exc, "get")
+            return False
+        if value is MISSING:
+            return False
+        self.found = value
+        return True
+
+    def release_after_found(self, key: str, token: str) -> None:
+        backend = self.backend
+        try:
+            backend._unlock(self.namespace, key, token)  # type: ignore[union-attr]
+        except BackendError as exc:
+            self.swallow(exc, "unlock")
+
+    def keep(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any], value: Any) -> None:
+        """Sync: resolve the TTL and store ``value``, failing open."""
+        seconds = self.ttl(self.fn, args, kwargs, value)
+        try:
+            self.store(self.namespace, key, value, seconds, self.serializer)  # type: ignore[misc]
+        except BackendError as exc:
+            self.swallow(exc, "put")
+        else:
+            outages.succeeded(self.backend)
 
     # -- async miss path -------------------------------------------------------------------
 
@@ -339,30 +422,97 @@ class _State:
         future: asyncio.Future[Any] = loop.create_future()
         self.flights[key] = future
         try:
-            try:
-                value = await self.fn(*args, **kwargs)
-            except asyncio.CancelledError:
-                future.cancel()
-                raise
-            except BaseException as exc:
-                future.set_exception(exc)
-                future.exception()  # retrieved: no "never retrieved" warning when nobody waited
-                raise
-            seconds = self.ttl(self.fn, args, kwargs, value)
-            try:
-                if self.store is not None:
-                    self.store(self.namespace, key, value, seconds, self.serializer)
-                else:
-                    await self.async_store(self.namespace, key, value, seconds, self.serializer)  # type: ignore[misc]
-            except BackendError as exc:
-                self.swallow(exc, "put")
-            else:
-                outages.succeeded(self.backend)
+            value = await self.aproduce(key, args, kwargs)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning when nobody waited
+            raise
+        else:
             future.set_result(value)
             return value
         finally:
             if self.flights.get(key) is future:
                 del self.flights[key]
+
+    async def aproduce(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Run the coroutine function and store its result; under the cross-process lock when asked."""
+        if self.lock_ttl is not None:
+            backend = self.backend
+            token = await self.atake_lock(backend, key)  # type: ignore[arg-type]
+            if token is _FOUND:
+                return self.found
+            if token is not None:
+                try:
+                    value = await self.fn(*args, **kwargs)
+                    await self.akeep(key, args, kwargs, value)
+                    return value
+                finally:
+                    await self.aunlock(backend, key, token)  # type: ignore[arg-type]
+        value = await self.fn(*args, **kwargs)
+        await self.akeep(key, args, kwargs, value)
+        return value
+
+    async def aunlock(self, backend: AnyBackend, key: str, token: str) -> None:
+        try:
+            released = backend._unlock(self.namespace, key, token)
+            if inspect.isawaitable(released):
+                await released
+        except BackendError as exc:
+            self.swallow(exc, "unlock")
+
+    async def atake_lock(self, backend: AnyBackend, key: str) -> Any:
+        """Async: the lock token, ``_FOUND`` (another process stored the value meanwhile) or ``None``."""
+        deadline = time.monotonic() + self.lock_ttl  # type: ignore[operator]
+        pause = _LOCK_POLL_START
+        while True:
+            try:
+                token = backend._try_lock(self.namespace, key, self.lock_ttl)  # type: ignore[arg-type]
+                if inspect.isawaitable(token):
+                    token = await token
+            except BackendError as exc:
+                self.swallow(exc, "lock")
+                return None
+            if token is not None:
+                if await self.apeek(key):
+                    await self.aunlock(backend, key, token)
+                    return _FOUND
+                return token
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, _LOCK_POLL_MAX)
+            if await self.apeek(key):
+                return _FOUND
+            if time.monotonic() > deadline + _LOCK_POLL_MAX:
+                return None  # the holder's lock should have expired by now; compute anyway
+
+    async def apeek(self, key: str) -> bool:
+        try:
+            if self.lookup is not None:
+                value = self.lookup(self.namespace, key, self.serializer)
+            else:
+                value = await self.async_lookup(self.namespace, key, self.serializer)  # type: ignore[misc]
+        except BackendError as exc:
+            self.swallow(exc, "get")
+            return False
+        if value is MISSING:
+            return False
+        self.found = value
+        return True
+
+    async def akeep(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any], value: Any) -> None:
+        """Async: resolve the TTL and store ``value``, failing open."""
+        seconds = self.ttl(self.fn, args, kwargs, value)
+        try:
+            if self.store is not None:
+                self.store(self.namespace, key, value, seconds, self.serializer)
+            else:
+                await self.async_store(self.namespace, key, value, seconds, self.serializer)  # type: ignore[misc]
+        except BackendError as exc:
+            self.swallow(exc, "put")
+        else:
+            outages.succeeded(self.backend)
 
 
 def _sync_wrapper(state: _State) -> Callable[..., Any]:
@@ -449,6 +599,7 @@ def decorate(
     typed: bool,
     serializer: Serializer | None,
     fail_open: bool,
+    lock: bool | float = False,
 ) -> Any:
     """Wrap ``fn`` (a function, method, classmethod or staticmethod) to cache in ``slot``'s backend."""
     if isinstance(fn, (classmethod, staticmethod)):
@@ -462,6 +613,7 @@ def decorate(
             typed=typed,
             serializer=serializer,
             fail_open=fail_open,
+            lock=lock,
         )
         return type(fn)(inner)
     if not callable(fn):
@@ -475,6 +627,7 @@ def decorate(
         namespace=check_namespace(namespace),
         serializer=serializer,
         fail_open=fail_open,
+        lock=check_lock(lock),
     )
     slot.attach(state)
     wrapper = _async_wrapper(state) if state.is_async else _sync_wrapper(state)
@@ -500,6 +653,7 @@ def cached(
     namespace: str = DEFAULT_NAMESPACE,
     serializer: Serializer | None = None,
     fail_open: bool = True,
+    lock: bool | float = False,
 ) -> Decorator: ...
 def cached(
     fn: Any = None,
@@ -513,6 +667,7 @@ def cached(
     namespace: str = DEFAULT_NAMESPACE,
     serializer: Serializer | None = None,
     fail_open: bool = True,
+    lock: bool | float = False,
 ) -> Any:
     """Cache the results of a function, sync or async, bare (``@cached``) or with options.
 
@@ -531,6 +686,10 @@ def cached(
             (with an in-memory backend: store encoded copies).
         fail_open: when the backend fails, log it and return the function's result
             (``True``), or raise the ``BackendError`` (``False``).
+        lock: also single-flight across processes with the backend's lock (``True``:
+            held up to 30 s; a number: that many seconds), so concurrent misses in
+            several processes run the function once. Backends without a lock raise
+            ``TypeError``; in-process backends need none.
     """
     from ._front import cache as default_front
 
@@ -547,11 +706,14 @@ def cached(
             typed=typed,
             serializer=serializer,
             fail_open=fail_open,
+            lock=lock,
         )
 
     if fn is not None:
         return decorator(fn)
-    check_options(ttl=ttl, namespace=namespace, key_maker=key_maker, keygen=keygen, typed=typed, serializer=serializer)
+    check_options(
+        ttl=ttl, namespace=namespace, key_maker=key_maker, keygen=keygen, typed=typed, serializer=serializer, lock=lock
+    )
     return decorator
 
 
@@ -563,12 +725,23 @@ def check_options(
     keygen: KeyGenerator | None,
     typed: bool,
     serializer: Serializer | None,
+    lock: bool | float = False,
 ) -> None:
     """Raise for bad decorator options when they are given, before any function is decorated."""
+    check_lock(lock)
     ttl_resolver(ttl)
     check_namespace(namespace)
     check_serializer(serializer)
     key_function(check_options, key_maker=key_maker, keygen=keygen, typed=typed)
+
+
+def check_lock(lock: object) -> bool | float:
+    if isinstance(lock, bool):
+        return lock
+    if isinstance(lock, (int, float)) and lock > 0:
+        return float(lock)
+    msg = f"lock must be True, False or a positive number of seconds, not {lock!r}"
+    raise ValueError(msg)
 
 
 def check_serializer(serializer: object) -> None:

@@ -33,7 +33,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 R = TypeVar("R")
 T = TypeVar("T")
 
-_OPTIONS = ("ttl", "namespace", "key_maker", "keygen", "typed", "serializer", "fail_open")
+_OPTIONS = ("ttl", "namespace", "key_maker", "keygen", "typed", "serializer", "fail_open", "lock")
 
 
 class Cache:
@@ -63,6 +63,7 @@ class Cache:
             "typed": False,
             "serializer": None,
             "fail_open": True,
+            "lock": False,
             **defaults,
         }
         check_options(**{name: self.defaults[name] for name in _OPTIONS if name != "fail_open"})
@@ -94,6 +95,7 @@ class Cache:
         key_maker: KeyMaker | KeyMakerFunction | None = ...,
         serializer: Serializer | None = ...,
         fail_open: bool = ...,
+        lock: bool | float = ...,
     ) -> Decorator: ...
     def __call__(self, fn: Any = None, /, **options: Any) -> Any:
         """Cache a function here; bare ``@cache`` or ``@cache(ttl=..., namespace=..., ...)``."""

@@ -74,6 +74,22 @@ class Backend(BackendPolicy, ABC):
     def _close(self) -> None:
         """Release connections and files. Called once."""
 
+    # Optional: a lock shared by every process using the same storage, for
+    # ``cached(lock=True)``. Override both to offer it.
+
+    def _acquire_lock(self, namespace: str, key: str, ttl: float) -> str | None:
+        """Take the lock of ``key`` for ``ttl`` seconds; return a token, or ``None`` if someone holds it."""
+        raise NotImplementedError
+
+    def _release_lock(self, namespace: str, key: str, token: str) -> bool:
+        """Release the lock if ``token`` still holds it; return whether it did."""
+        raise NotImplementedError
+
+    @property
+    def supports_lock(self) -> bool:
+        """Whether this backend offers a cross-process lock."""
+        return type(self)._acquire_lock is not Backend._acquire_lock
+
     # -- what decorators call ---------------------------------------------------------------
 
     def _lookup(self, namespace: str, key: str, serializer: Serializer | None = None) -> Any:
@@ -100,6 +116,24 @@ class Backend(BackendPolicy, ABC):
         except Exception as exc:
             raise self._failure("put", exc)  # noqa: B904 - _failure sets __cause__
         self._succeeded()
+
+    def _try_lock(self, namespace: str, key: str, ttl: float) -> str | None:
+        self._ensure_open()
+        try:
+            token = self._acquire_lock(namespace, key, ttl)
+        except Exception as exc:
+            raise self._failure("lock", exc)  # noqa: B904 - _failure sets __cause__
+        self._succeeded()
+        return token
+
+    def _unlock(self, namespace: str, key: str, token: str) -> bool:
+        self._ensure_open()
+        try:
+            released = self._release_lock(namespace, key, token)
+        except Exception as exc:
+            raise self._failure("unlock", exc)  # noqa: B904 - _failure sets __cause__
+        self._succeeded()
+        return released
 
     # -- public API -----------------------------------------------------------------------
 
