@@ -21,8 +21,8 @@ Built-in names and their payloads (payload parts are themselves encoded values):
 - ``dict``: ``[[key, value], ...]`` for a dict whose keys are not all ``str`` or
   that has the key ``"!"``;
 - ``tuple``, ``set``, ``frozenset``: ``[item, ...]``;
-- ``int``: hexadecimal text such as ``"-1f"``, for ints beyond 1990 bits (too long
-  for ``int``'s decimal digit limit);
+- ``int``: hexadecimal text such as ``"-1f"``, for ints with ``abs(n) >= 2**1990``
+  (about 600 digits: ``int``'s decimal digit limit may refuse them);
 - ``bytes``, ``bytearray``: standard base64 text;
 - ``deque``: ``[[item, ...], maxlen]``; ``pattern``: ``[pattern, flags]``;
 - ``date``: ISO text; ``time``, ``datetime``: ISO text (with the UTC offset when
@@ -45,6 +45,7 @@ import inspect
 import ipaddress
 import json
 import re
+import reprlib
 import sys
 import types
 import typing
@@ -76,8 +77,9 @@ _TAGGED = "t"
 _TAG = "!"
 _USER_PREFIX = "u:"
 # int's decimal conversion refuses more than sys.get_int_max_str_digits() digits
-# (640 at least); ints from 1990 bits (~600 digits) up are written in hex instead.
+# (640 at least); ints from 2**1990 (~600 digits) up are written in hex instead.
 _INT_LIMIT = 1 << 1990
+_INT_MIN = -_INT_LIMIT
 _NATIVE_TYPES = frozenset({str, int, float, bool, type(None), list, dict})
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False).encode
@@ -87,12 +89,12 @@ _scan_plain = json.JSONDecoder().raw_decode
 
 
 def _is_plain(value: Any) -> bool:
-    """Whether ``value`` is made only of JSON's own types, so needs no tags."""
+    """Return whether ``value`` is made only of JSON's own types, so needs no tags."""
     kind = type(value)
     if kind is str or kind is float or kind is bool or value is None:
         return True
     if kind is int:
-        return bool(-_INT_LIMIT < value < _INT_LIMIT)
+        return bool(_INT_MIN < value < _INT_LIMIT)
     if kind is list:
         return all(map(_is_plain, value))
     if kind is dict:
@@ -464,12 +466,12 @@ class Coder:
         return value
 
     def _to_json(self, value: Any) -> Any:  # noqa: PLR0911 - one flat dispatch is fastest
-        """``value`` made of JSON types only, other types replaced by tag objects."""
+        """Return ``value`` in JSON's types, with tag objects for the other types."""
         kind = type(value)
         if kind is str or kind is float or kind is bool or value is None:
             return value
         if kind is int:
-            if -_INT_LIMIT < value < _INT_LIMIT:
+            if _INT_MIN < value < _INT_LIMIT:
                 return value
             return {_TAG: ["int", format(value, "x")]}
         if kind is list:
@@ -482,7 +484,7 @@ class Coder:
         name, encode = self._lookup(kind)
         try:
             payload = encode(value)
-        except EncodeError:
+        except (EncodeError, RecursionError):
             raise
         except Exception as exc:
             msg = f"the encoder for {_type_name(kind)} failed: {exc!r}"
@@ -512,22 +514,22 @@ class Coder:
         raise EncodeError(msg)
 
     def _from_tag(self, obj: dict[str, Any]) -> Any:
-        """``object_hook`` of tagged documents: rebuild a tagged value."""
+        """Rebuild a tagged value (the ``object_hook`` of tagged documents)."""
         if _TAG not in obj:
             return obj
         try:
             name, payload = obj[_TAG]
             decode = self._decoders.get(name)
         except (TypeError, ValueError) as exc:
-            msg = f"stored data has a malformed type tag: {obj!r}"
-            raise DecodeError(msg) from exc
-        if decode is None or len(obj) != 1:
-            raise DecodeError(_unknown_tag(name, obj))
+            raise DecodeError(_malformed_tag(obj)) from exc
+        if len(obj) != 1 or not isinstance(name, str):
+            raise DecodeError(_malformed_tag(obj))
+        if decode is None:
+            raise DecodeError(_unknown_tag(name))
         try:
             return decode(payload)
         except Exception as exc:
-            label = name.removeprefix(_USER_PREFIX)
-            msg = f"the decoder for {label!r} failed on {payload!r}: {exc!r}"
+            msg = f"the decoder for {name.removeprefix(_USER_PREFIX)!r} failed: {exc!r}"
             raise DecodeError(msg) from exc
 
 
@@ -554,16 +556,18 @@ def _unknown_format(text: str) -> str:
     )
 
 
-def _unknown_tag(name: object, obj: dict[str, Any]) -> str:
-    if not isinstance(name, str):
-        return f"stored data has a malformed type tag: {obj!r}"
+def _malformed_tag(obj: dict[str, Any]) -> str:
+    return f"stored data has a malformed type tag: {reprlib.repr(obj)}"
+
+
+def _unknown_tag(name: str) -> str:
     if name.startswith(_USER_PREFIX):
         label = name[len(_USER_PREFIX) :]
         return (
             f"stored data holds a value of type {label!r}, which has no decoder: "
             f"register one with @decoder.register({label!r}) (or coder.register)"
         )
-    return f"stored data holds a value of unknown built-in type {name!r}: {obj!r}"
+    return f"stored data holds a value of unknown built-in type {name!r} (written by a newer release?)"
 
 
 class EncoderRegistry:
