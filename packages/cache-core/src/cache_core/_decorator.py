@@ -32,7 +32,7 @@ from typing import (
 
 from ._async_backend import AsyncBackend
 from ._errors import BackendError
-from ._keys import KeyFunction, KeyGenerator, KeyMaker, KeyMakerFunction, key_function
+from ._keys import KeyFunction, KeyGenerator, KeyMaker, KeyMakerFunction, check_key_options, key_function
 from ._policy import DEFAULT_NAMESPACE, MISSING, check_namespace
 from ._serializers import Serializer
 from ._sync_backend import Backend
@@ -732,7 +732,7 @@ def check_options(
     ttl_resolver(ttl)
     check_namespace(namespace)
     check_serializer(serializer)
-    key_function(check_options, key_maker=key_maker, keygen=keygen, typed=typed)
+    check_key_options(key_maker=key_maker, keygen=keygen, typed=typed)
 
 
 def check_lock(lock: object) -> bool | float:

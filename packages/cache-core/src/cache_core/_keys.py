@@ -79,13 +79,8 @@ def key_function(
     typed: bool,
 ) -> KeyFunction:
     """Choose the key function for a decorated ``fn`` from the decorator's options."""
-    if key_maker is not None and keygen is not None:
-        msg = "pass either key_maker= or keygen=, not both"
-        raise TypeError(msg)
+    check_key_options(key_maker=key_maker, keygen=keygen, typed=typed)
     if keygen is not None:
-        if not callable(keygen):
-            msg = f"keygen must be callable, not {type(keygen).__qualname__}"
-            raise TypeError(msg)
         user_keygen = keygen
 
         def from_keygen(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
@@ -94,15 +89,27 @@ def key_function(
         return from_keygen
     if key_maker is None:
         return ReprKeyMaker(typed=typed).for_function(fn)
+    if isinstance(key_maker, KeyMaker):
+        return key_maker.for_function(fn)
+    return _adapt(key_maker, fn)
+
+
+def check_key_options(*, key_maker: object, keygen: object, typed: bool) -> None:
+    """Raise ``TypeError`` for key options that cannot work, without calling any of them."""
+    if key_maker is not None and keygen is not None:
+        msg = "pass either key_maker= or keygen=, not both"
+        raise TypeError(msg)
+    if keygen is not None and not callable(keygen):
+        msg = f"keygen must be callable, not {type(keygen).__qualname__}"
+        raise TypeError(msg)
+    if key_maker is None:
+        return
     if typed:
         msg = "typed= applies to the default key maker and to keygen=; set it on your key_maker instead"
         raise TypeError(msg)
-    if isinstance(key_maker, KeyMaker):
-        return key_maker.for_function(fn)
-    if not callable(key_maker):
+    if not isinstance(key_maker, KeyMaker) and not callable(key_maker):
         msg = f"key_maker must be a KeyMaker or a callable (fn, args, kwargs) -> str | bytes, not {type(key_maker).__qualname__}"
         raise TypeError(msg)
-    return _adapt(key_maker, fn)
 
 
 _ADDRESS_MARK = " at 0x"
