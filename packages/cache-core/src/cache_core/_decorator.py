@@ -23,6 +23,7 @@ from typing import (
     Any,
     Awaitable,
     Callable,
+    ClassVar,
     Coroutine,
     Protocol,
     TypeVar,
@@ -172,11 +173,18 @@ class _Flight:
 
 
 class Slot:
-    """The backend a group of decorated functions caches in; changing it re-points them all."""
+    """The backend a group of decorated functions caches in; changing it re-points them all.
+
+    Every live slot is listed in ``Slot.instances``, which the testing plugin uses to
+    isolate or disable caching for all decorated functions at once.
+    """
+
+    instances: ClassVar[weakref.WeakSet[Slot]] = weakref.WeakSet()
 
     def __init__(self, backend: AnyBackend) -> None:
         self._backend = check_backend(backend)
         self._members: weakref.WeakSet[_State] = weakref.WeakSet()
+        Slot.instances.add(self)
 
     @property
     def backend(self) -> AnyBackend:
@@ -195,6 +203,11 @@ class Slot:
         state.check_mode(self._backend)
         state.bind(self._backend)
         self._members.add(state)
+        state.slot = self
+
+    def __len__(self) -> int:
+        """Decorated functions bound to this slot."""
+        return len(self._members)
 
 
 def check_backend(backend: object) -> AnyBackend:
@@ -230,6 +243,7 @@ class _State:
         "misses",
         "namespace",
         "serializer",
+        "slot",
         "store",
         "ttl",
     )
@@ -259,6 +273,7 @@ class _State:
         self.flights: dict[str, Any] = {}
         self.flights_lock = threading.Lock()
         self.backend: AnyBackend | None = None
+        self.slot: Slot | None = None
         self.lookup: Callable[..., Any] | None = None
         self.store: Callable[..., Any] | None = None
         self.async_lookup: Callable[..., Awaitable[Any]] | None = None

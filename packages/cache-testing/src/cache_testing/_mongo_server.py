@@ -21,6 +21,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+__all__ = ["REPLICA_SET", "MongoServer", "external_url", "find_mongod", "free_port", "mongod_or_skip"]
+
 REPLICA_SET = "rs0"
 
 
