@@ -1,12 +1,13 @@
-"""Shared fixtures: a fake clock, a fresh process-wide default backend per test."""
+"""Shared fixtures: a fake clock, a fresh default backend per test, small backends that can fail."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from cache_core import Clock, DictCache, set_default_backend
+from cache_core import AsyncBackend, Backend, Clock, DictCache, Entry, JsonSerializer, set_default_backend
 
 # tests/typing/api.py is checked by mypy and never run.
 collect_ignore_glob = ["typing/*"]
@@ -49,3 +50,115 @@ def fresh_default_backend() -> Iterator[DictCache]:
         yield backend
     finally:
         set_default_backend(previous)
+
+
+class Rows:
+    """Storage for the test backends below; every operation raises ``failure`` while it is set.
+
+    The failure stands for a storage that is down: the backends' own contract is to turn
+    it into ``BackendError`` for direct calls and into fail-open for decorated calls.
+    """
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], Entry] = {}
+        self.failure: Exception | None = None
+        self.operations = 0
+
+    def check(self) -> None:
+        self.operations += 1
+        if self.failure is not None:
+            raise self.failure
+
+    def get(self, namespace: str, key: str) -> Entry | None:
+        self.check()
+        return self.rows.get((namespace, key))
+
+    def put(self, namespace: str, key: str, payload: Any, expires_at: float | None) -> None:
+        self.check()
+        self.rows[namespace, key] = (payload, expires_at)
+
+    def remove(self, namespace: str, key: str) -> bool:
+        self.check()
+        return self.rows.pop((namespace, key), None) is not None
+
+    def remove_expired(self, now: float) -> int:
+        self.check()
+        doomed = [place for place, (_, at) in self.rows.items() if at is not None and at <= now]
+        for place in doomed:
+            del self.rows[place]
+        return len(doomed)
+
+    def clear(self, namespace: str | None) -> None:
+        self.check()
+        for place in [place for place in self.rows if namespace is None or place[0] == namespace]:
+            del self.rows[place]
+
+
+class RowsBackend(Backend):
+    """A sync backend storing encoded payloads (JSON by default), as an out-of-process one would."""
+
+    def __init__(self, storage: Rows | None = None, **options: Any) -> None:
+        options.setdefault("serializer", JsonSerializer())
+        super().__init__(**options)
+        self.storage = storage or Rows()
+
+    def _get(self, namespace: str, key: str) -> Entry | None:
+        return self.storage.get(namespace, key)
+
+    def _put(self, namespace: str, key: str, payload: Any, ttl: float | None, expires_at: float | None) -> None:
+        self.storage.put(namespace, key, payload, expires_at)
+
+    def _remove(self, namespace: str, key: str) -> bool:
+        return self.storage.remove(namespace, key)
+
+    def _remove_expired(self, now: float) -> int:
+        return self.storage.remove_expired(now)
+
+    def _clear(self, namespace: str | None) -> None:
+        self.storage.clear(namespace)
+
+
+class AsyncRowsBackend(AsyncBackend):
+    """The async twin of ``RowsBackend``: async-only (no ``nonblocking``), like a network backend."""
+
+    sync_alternative = "RowsBackend"
+
+    def __init__(self, storage: Rows | None = None, **options: Any) -> None:
+        options.setdefault("serializer", JsonSerializer())
+        super().__init__(**options)
+        self.storage = storage or Rows()
+
+    async def _get(self, namespace: str, key: str) -> Entry | None:
+        await asyncio.sleep(0)
+        return self.storage.get(namespace, key)
+
+    async def _put(self, namespace: str, key: str, payload: Any, ttl: float | None, expires_at: float | None) -> None:
+        await asyncio.sleep(0)
+        self.storage.put(namespace, key, payload, expires_at)
+
+    async def _remove(self, namespace: str, key: str) -> bool:
+        return self.storage.remove(namespace, key)
+
+    async def _remove_expired(self, now: float) -> int:
+        return self.storage.remove_expired(now)
+
+    async def _clear(self, namespace: str | None) -> None:
+        self.storage.clear(namespace)
+
+
+@pytest.fixture
+def rows_backend(clock: FakeClock) -> RowsBackend:
+    return RowsBackend(clock=clock)
+
+
+@pytest.fixture
+def async_rows_backend(clock: FakeClock) -> AsyncRowsBackend:
+    return AsyncRowsBackend(clock=clock)
+
+
+@pytest.fixture(params=["sync", "async"])
+def any_rows_backend(request: pytest.FixtureRequest, clock: FakeClock) -> RowsBackend | AsyncRowsBackend:
+    """Each test backend in turn (decorated functions of either mode may use both)."""
+    if request.param == "sync":
+        return RowsBackend(clock=clock)
+    return AsyncRowsBackend(clock=clock)
