@@ -67,7 +67,7 @@ async def test_task_exception_reaches_every_waiter_and_is_not_cached(async_backe
     gate = asyncio.Event()
     runs = 0
 
-    class Boom(Exception):
+    class BoomError(Exception):
         pass
 
     @cached(cache=async_backend)
@@ -76,7 +76,7 @@ async def test_task_exception_reaches_every_waiter_and_is_not_cached(async_backe
         runs += 1
         await gate.wait()
         if runs == 1:
-            raise Boom(x)
+            raise BoomError(x)
         return runs
 
     tasks = [asyncio.create_task(load(1)) for _ in range(N)]
@@ -84,7 +84,7 @@ async def test_task_exception_reaches_every_waiter_and_is_not_cached(async_backe
     gate.set()
     results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
     assert runs == 1
-    assert all(isinstance(result, Boom) for result in results)
+    assert all(isinstance(result, BoomError) for result in results)
     assert await load(1) == 2  # runs again: the failure was not cached
     assert await load(1) == 2
 
@@ -222,7 +222,7 @@ def test_thread_exception_reaches_every_waiter_and_is_not_cached(sync_backend: A
     release = threading.Event()
     runs = 0
 
-    class Boom(Exception):
+    class BoomError(Exception):
         pass
 
     @cached(cache=sync_backend)
@@ -231,7 +231,7 @@ def test_thread_exception_reaches_every_waiter_and_is_not_cached(sync_backend: A
         runs += 1
         release.wait(5)
         if runs == 1:
-            raise Boom(x)
+            raise BoomError(x)
         return runs
 
     pool, futures = start_threads(lambda: load(1))
@@ -241,7 +241,7 @@ def test_thread_exception_reaches_every_waiter_and_is_not_cached(sync_backend: A
         release.set()
         errors = [future.exception(5) for future in futures]
     assert runs == 1
-    assert all(isinstance(error, Boom) for error in errors)
+    assert all(isinstance(error, BoomError) for error in errors)
     assert load(1) == 2
     assert load(1) == 2
 
