@@ -1,5 +1,8 @@
-"""cache-redis: RedisCache / SyncRedisCache (redis-py). Not built yet (see the project issues)."""
+"""cache-redis: ``RedisCache`` (redis.asyncio) and ``SyncRedisCache`` (redis), for Redis and Redis Cluster."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from ._async_redis import AsyncRedisBackend, RedisCache
+from ._sync_redis import RedisBackend, SyncRedisCache
+
+__all__ = ["AsyncRedisBackend", "RedisBackend", "RedisCache", "SyncRedisCache"]

@@ -78,7 +78,8 @@ def _free_port(*, with_bus: bool = False, taken: set[int] | None = None) -> int:
     """A free loopback port; ``with_bus`` also needs ``port + 10000`` free (the cluster bus)."""
     taken = taken if taken is not None else set()
     for _ in range(200):
-        port = random.randint(20000, 30000) if with_bus else random.randint(30001, 60000)
+        # Ports 20000-30000 keep the cluster bus (port + 10000) in range; not a security use of random.
+        port = random.randint(20000, 30000) if with_bus else random.randint(30001, 60000)  # noqa: S311
         if port in taken or port == 6379:
             continue
         if _port_is_free(port) and (not with_bus or _port_is_free(port + 10000)):
@@ -168,7 +169,9 @@ class RedisServerProcess:
             "--logfile", "redis.log",
             *self.extra_args,
         ]  # fmt: skip
-        self.process = subprocess.Popen(command, cwd=self.directory, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(  # noqa: S603 - fixed arguments, binary found by shutil.which
+            command, cwd=self.directory, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -236,7 +239,7 @@ class RedisClusterProcesses:
         for _ in range(size):
             port = _free_port(with_bus=True, taken=taken)
             taken.add(port)
-            options = ("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+            options: tuple[str, ...] = ("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
             options += ("--cluster-node-timeout", str(node_timeout_ms))
             self.nodes.append(RedisServerProcess(port=port, extra_args=options))
 

@@ -1,0 +1,164 @@
+# Generated from _async_redis.py by scripts/unasync.py. Do not edit: edit the async file and rerun.
+"""``SyncRedisCache``: Redis and Redis Cluster storage over redis.
+
+Written once, for asyncio: ``scripts/unasync.py`` generates the sync twin. The key
+layout, value framing and Lua scripts live in ``_shared.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from cache_core import Backend, CircuitBreaker, Clock, Entry, JsonSerializer, Serializer
+from redis import ConnectionPool, Redis
+from redis.cluster import RedisCluster
+from redis.retry import Retry
+
+from ._shared import (
+    RELEASE_LOCK,
+    REMOVE_IF_EXPIRED,
+    SCAN_COUNT,
+    TIMEOUT_ERRORS,
+    KeyLayout,
+    DirectReads,
+    connect,
+    frame,
+    lock_milliseconds,
+    make_breaker,
+    milliseconds,
+    new_token,
+    unframe,
+)
+
+
+class SyncRedisCache(Backend):
+    """Entries in Redis or a Redis Cluster, shared by every process that uses the same server and prefix.
+
+    Redis expires entries itself (``PX``); the expiry instant is also stored with the
+    value, so ``clock`` decides (a test clock works). Failures raise ``BackendError``
+    (``BackendTimeoutError`` past ``timeout``); decorated functions then run uncached.
+
+    Args:
+        url: a ``redis://``, ``rediss://`` or ``unix://`` URL; or a redis ``Redis``,
+            ``RedisCluster`` or ``ConnectionPool`` you own (``close()`` leaves it open).
+        prefix: the first part of every key name; backends with the same prefix share entries.
+        serializer: turns values into bytes; ``JsonSerializer()`` by default.
+        clock: source of time for expiry instants.
+        breaker: a ``CircuitBreaker``; ``True`` for a default one, ``False`` for none.
+        timeout: seconds each socket operation may take (URL only; a URL option or
+            ``socket_timeout`` in ``redis_kwargs`` wins).
+        cluster: the URL names a node of a Redis Cluster.
+        **redis_kwargs: passed to ``Redis.from_url`` / ``RedisCluster.from_url``.
+    """
+
+    timeout_errors = TIMEOUT_ERRORS
+    sync_alternative = "SyncRedisCache"
+
+    def __init__(
+        self,
+        url: str | Redis | RedisCluster | ConnectionPool,
+        *,
+        prefix: str = "cache",
+        serializer: Serializer | None = None,
+        clock: Clock | None = None,
+        breaker: CircuitBreaker | bool | None = True,
+        timeout: float | None = 1.0,
+        cluster: bool = False,
+        **redis_kwargs: Any,
+    ) -> None:
+        super().__init__(serializer=serializer or JsonSerializer(), clock=clock, breaker=make_breaker(breaker))
+        self._keys = KeyLayout(prefix)
+        self._client: Redis | RedisCluster
+        self._client, self._owned, self._label = connect(
+            url, redis_kwargs, timeout=timeout, cluster=cluster, classes=(Redis, RedisCluster, ConnectionPool, Retry)
+        )
+        self._reads = DirectReads(self._client.get)
+
+    @property
+    def client(self) -> Redis | RedisCluster:
+        """The redis-py client in use."""
+        return self._client
+
+    def _get(self, namespace: str, key: str) -> Entry | None:
+        return unframe(self._reads.get(self._keys.entry(namespace, key)))
+
+    def _get_many(self, namespace: str, keys: list[str]) -> list[Entry | None]:
+        with self._client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.get(self._keys.entry(namespace, key))
+            return [unframe(raw) for raw in pipe.execute()]
+
+    def _put(self, namespace: str, key: str, payload: Any, ttl: float | None, expires_at: float | None) -> None:
+        self._client.set(self._keys.entry(namespace, key), frame(payload, expires_at), px=milliseconds(ttl))
+
+    def _put_many(
+        self, namespace: str, items: list[tuple[str, Any]], ttl: float | None, expires_at: float | None
+    ) -> None:
+        px = milliseconds(ttl)
+        with self._client.pipeline(transaction=False) as pipe:
+            for key, payload in items:
+                pipe.set(self._keys.entry(namespace, key), frame(payload, expires_at), px=px)
+            pipe.execute()
+
+    def _remove(self, namespace: str, key: str) -> bool:
+        return bool(self._client.unlink(self._keys.entry(namespace, key)))
+
+    def _remove_expired(self, now: float) -> int:
+        removed = 0
+        for names in self._scan(self._keys.pattern(None), kind="string"):
+            with self._client.pipeline(transaction=False) as pipe:
+                for name in names:
+                    pipe.eval(REMOVE_IF_EXPIRED, 1, name, repr(now))
+                removed += sum(pipe.execute())
+        return removed
+
+    def _clear(self, namespace: str | None) -> None:
+        # SCAN + UNLINK in batches (per node on a cluster): never KEYS, never a long stall.
+        for names in self._scan(self._keys.pattern(namespace)):
+            self._client.unlink(*names)
+
+    def _scan(self, pattern: bytes, kind: str | None = None) -> Iterator[list[bytes]]:
+        names: list[bytes] = []
+        for name in self._client.scan_iter(match=pattern, count=SCAN_COUNT, _type=kind):
+            names.append(name)
+            if len(names) >= SCAN_COUNT:
+                yield names
+                names = []
+        if names:
+            yield names
+
+    def _close(self) -> None:
+        if self._owned:
+            self._client.close()
+
+    # -- cross-process single flight ------------------------------------------------------
+
+    def _acquire_lock(self, namespace: str, key: str, ttl: float) -> str | None:
+        """Take the lock on ``key`` for ``ttl`` seconds; return the token that releases it, or ``None`` if held."""
+        px, token = lock_milliseconds(ttl), new_token()
+        self._ensure_open()
+        try:
+            acquired = self._client.set(self._keys.lock(namespace, key), token, nx=True, px=px)
+        except Exception as exc:
+            raise self._failure("acquire_lock", exc)  # noqa: B904 - _failure sets __cause__
+        self._succeeded()
+        return token if acquired else None
+
+    def _release_lock(self, namespace: str, key: str, token: str) -> bool:
+        """Release the lock if ``token`` still holds it (it may have expired and been taken since)."""
+        self._ensure_open()
+        try:
+            released = self._client.eval(RELEASE_LOCK, 1, self._keys.lock(namespace, key), token)
+        except Exception as exc:
+            raise self._failure("release_lock", exc)  # noqa: B904 - _failure sets __cause__
+        self._succeeded()
+        return bool(released)
+
+    def __repr__(self) -> str:
+        state = " closed" if self._closed else ""
+        return f"<{type(self).__name__} {self._label}{state}>"
+
+
+#: The cachetoolz name: ``RedisBackend(url, **kwargs)``.
+RedisBackend = SyncRedisCache
