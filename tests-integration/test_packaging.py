@@ -37,7 +37,9 @@ def test_sibling_pins_match_the_version() -> None:
     for name in DISTRIBUTIONS:
         project = tomllib.loads((ROOT / "packages" / name / "pyproject.toml").read_text(encoding="utf-8"))
         requirements = project["project"]["dependencies"] + [
-            requirement for extra in project["project"].get("optional-dependencies", {}).values() for requirement in extra
+            requirement
+            for extra in project["project"].get("optional-dependencies", {}).values()
+            for requirement in extra
         ]
         for requirement in requirements:
             if requirement.startswith("cache-"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from cache_core import DictCache, SyncDictCache
 from cache_testing.conformance import BackendContract, BackendFactory
 
@@ -11,13 +10,13 @@ from cache_testing.conformance import BackendContract, BackendFactory
 class TestDictCache(BackendContract):
     @pytest.fixture
     def backend_factory(self) -> BackendFactory:
-        return lambda **options: DictCache(**options)
+        return DictCache
 
 
 class TestSyncDictCache(BackendContract):
     @pytest.fixture
     def backend_factory(self) -> BackendFactory:
-        return lambda **options: SyncDictCache(**options)
+        return SyncDictCache
 
 
 class TestBoundedDictCache(BackendContract):
@@ -26,5 +25,3 @@ class TestBoundedDictCache(BackendContract):
     @pytest.fixture
     def backend_factory(self) -> BackendFactory:
         return lambda **options: DictCache(maxsize=10_000, **options)
-
-

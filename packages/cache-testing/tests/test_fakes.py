@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 import pytest
-
 from cache_core import (
+    Backend,
     BackendError,
     BackendTimeoutError,
     CacheMiss,
@@ -33,7 +33,7 @@ class _JsonDict(SyncDictCache):
         super().__init__()
         self.serializer = JsonSerializer()
 
-    _lookup = SyncDictCache.__mro__[1]._lookup  # the template's lookup: decodes payloads
+    _lookup = Backend._lookup  # the template's lookup, which decodes payloads
 
 
 async def test_recording_backend_records_keys_namespaces_and_ttls() -> None:
@@ -49,7 +49,7 @@ async def test_recording_backend_records_keys_namespaces_and_ttls() -> None:
     recording.assert_miss(key_contains="'tea'")
     recording.assert_hit(key_contains="'tea'")
     assert [operation.name for operation in recording.operations] == ["get", "put", "get"]
-    with pytest.raises(AssertionError, match="expected any 'put' with .*'ttl': 30.*recorded 'put' operations"):
+    with pytest.raises(AssertionError, match=r"expected any 'put' with .*'ttl': 30.*recorded 'put' operations"):
         recording.assert_put(ttl=30)
     with pytest.raises(AssertionError, match="exactly 2"):
         recording.assert_put(times=2)
@@ -91,8 +91,7 @@ async def test_faulty_backend_failures_follow_the_schedule() -> None:
             await faulty.put(f"p{n}", n)
             outcomes.append("ok")
         except BackendError as exc:
-            assert "read-only" in str(exc)
-            outcomes.append("failed")
+            outcomes.append("failed" if "read-only" in str(exc) else repr(exc))
     assert outcomes == ["failed", "ok", "failed", "ok"]
     faulty.heal()
     await faulty.put("p0", 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-CACHED_MODULE = '''
+CACHED_MODULE = """
 import itertools
 from cache_core import cache, cached, DictCache
 
@@ -23,7 +23,7 @@ own_backend = DictCache()
 @cached(cache=own_backend)
 def own_cached(x):
     return next(counter)
-'''
+"""
 
 
 def test_each_test_starts_with_an_empty_default_cache(pytester: pytest.Pytester) -> None:

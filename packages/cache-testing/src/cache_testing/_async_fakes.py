@@ -38,7 +38,9 @@ class RecordingBackend(AsyncBackend, Recorder):
         self.record_get(namespace, key, value)
         return value
 
-    async def _store(self, namespace: str, key: str, value: Any, ttl: float | None, serializer: Serializer | None = None) -> None:
+    async def _store(
+        self, namespace: str, key: str, value: Any, ttl: float | None, serializer: Serializer | None = None
+    ) -> None:
         self._ensure_open()
         self.record(Operation("put", namespace, key, ttl=ttl, value=value))
         await self.inner._store(namespace, key, value, ttl, serializer)
@@ -53,7 +55,9 @@ class RecordingBackend(AsyncBackend, Recorder):
     async def _put(self, namespace: str, key: str, payload: Any, ttl: float | None, expires_at: float | None) -> None:
         await self.inner._put(namespace, key, payload, ttl, expires_at)
 
-    async def _put_many(self, namespace: str, items: list[tuple[str, Any]], ttl: float | None, expires_at: float | None) -> None:
+    async def _put_many(
+        self, namespace: str, items: list[tuple[str, Any]], ttl: float | None, expires_at: float | None
+    ) -> None:
         for key, _ in items:
             self.record(Operation("put_many", namespace, key, ttl=ttl))
         await self.inner._put_many(namespace, items, ttl, expires_at)
@@ -100,11 +104,20 @@ class FaultyBackend(AsyncBackend):
         self.inner = inner
         self.plan = FaultPlan()
 
-    def fail(self, *operations: str, error: BaseException | type[BaseException] | None = None, times: int | None = None, after: int = 0, every: int = 1) -> Fault:
+    def fail(
+        self,
+        *operations: str,
+        error: BaseException | type[BaseException] | None = None,
+        times: int | None = None,
+        after: int = 0,
+        every: int = 1,
+    ) -> Fault:
         """Make ``operations`` raise ``error`` (default ``ConnectionError``) on the given schedule."""
         return self.plan.add("fail", operations, error=error, times=times, after=after, every=every)
 
-    def hang(self, *operations: str, seconds: float = 5.0, times: int | None = None, after: int = 0, every: int = 1) -> Fault:
+    def hang(
+        self, *operations: str, seconds: float = 5.0, times: int | None = None, after: int = 0, every: int = 1
+    ) -> Fault:
         """Make ``operations`` take ``seconds`` and then raise ``TimeoutError``."""
         return self.plan.add("hang", operations, seconds=seconds, times=times, after=after, every=every)
 
@@ -144,7 +157,9 @@ class FaultyBackend(AsyncBackend):
         await self._strike("put")
         await self.inner._put(namespace, key, payload, ttl, expires_at)
 
-    async def _put_many(self, namespace: str, items: list[tuple[str, Any]], ttl: float | None, expires_at: float | None) -> None:
+    async def _put_many(
+        self, namespace: str, items: list[tuple[str, Any]], ttl: float | None, expires_at: float | None
+    ) -> None:
         await self._strike("put")
         await self.inner._put_many(namespace, items, ttl, expires_at)
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from cache_core import MISSING
 
@@ -86,10 +87,14 @@ class Recorder:
         """
         return self._assert_matching("put", key, key_contains, namespace, times, ttl=ttl, value=value)
 
-    def assert_hit(self, key: str | None = None, *, key_contains: str | None = None, namespace: str | None = None) -> None:
+    def assert_hit(
+        self, key: str | None = None, *, key_contains: str | None = None, namespace: str | None = None
+    ) -> None:
         self._assert_matching("get", key, key_contains, namespace, None, hit=True)
 
-    def assert_miss(self, key: str | None = None, *, key_contains: str | None = None, namespace: str | None = None) -> None:
+    def assert_miss(
+        self, key: str | None = None, *, key_contains: str | None = None, namespace: str | None = None
+    ) -> None:
         self._assert_matching("get", key, key_contains, namespace, None, hit=False)
 
     def assert_not_called(self, name: str) -> None:
@@ -112,11 +117,17 @@ class Recorder:
                 return False
             if key_contains is not None and (operation.key is None or key_contains not in operation.key):
                 return False
-            return all(value is _UNSET or getattr(operation, field_name) == value for field_name, value in expected.items())
+            return all(
+                value is _UNSET or getattr(operation, field_name) == value for field_name, value in expected.items()
+            )
 
         candidates = self.calls(name, namespace=namespace)
         found = [operation for operation in candidates if matches(operation)]
-        wanted = {k: v for k, v in {"key": key, "key_contains": key_contains, "namespace": namespace, **expected}.items() if v is not None and v is not _UNSET}
+        wanted = {
+            k: v
+            for k, v in {"key": key, "key_contains": key_contains, "namespace": namespace, **expected}.items()
+            if v is not None and v is not _UNSET
+        }
         if (times is None and not found) or (times is not None and len(found) != times):
             count = "any" if times is None else f"exactly {times}"
             lines = "\n".join(f"  {operation}" for operation in candidates) or "  (none)"
@@ -179,7 +190,10 @@ class FaultPlan:
             raise ValueError(msg)
         times, after, every = options.get("times"), options.get("after", 0), options.get("every", 1)
         if (times is not None and times < 1) or after < 0 or every < 1:
-            msg = f"times must be >= 1 or None, after >= 0 and every >= 1; got times={times}, after={after}, every={every}"
+            msg = (
+                "times must be >= 1 or None, after >= 0 and every >= 1; "
+                f"got times={times}, after={after}, every={every}"
+            )
             raise ValueError(msg)
         fault = Fault(kind, chosen, **options)
         self.faults.append(fault)

@@ -29,7 +29,7 @@ SAMPLE_VALUES: dict[str, Any] = {
     "list": [1, "two", None, [3.0]],
     "tuple": (1, "two", (3, 4)),
     "uuid": uuid.UUID("12345678-1234-5678-1234-567812345678"),
-    "path": Path("/tmp/some/file.txt"),
+    "path": Path("/srv/some/file.txt"),
     "deque": deque([1, 2, 3], maxlen=5),
     "pattern": re.compile(r"^ab+c$", re.IGNORECASE),
     "time": dt.time(12, 30, 15, 123),
@@ -48,7 +48,7 @@ SAMPLE_VALUES: dict[str, Any] = {
 }
 
 
-def same_value(got: Any, expected: Any) -> bool:
+def same_value(got: Any, expected: Any) -> bool:  # noqa: PLR0911 - one case per type
     """Equal and of exactly the same types, all the way down."""
     if type(got) is not type(expected):
         return False
@@ -59,7 +59,7 @@ def same_value(got: Any, expected: Any) -> bool:
     if isinstance(expected, deque):
         return bool(got.maxlen == expected.maxlen and same_value(list(got), list(expected)))
     if isinstance(expected, (list, tuple)):
-        return len(got) == len(expected) and all(same_value(a, b) for a, b in zip(got, expected))
+        return len(got) == len(expected) and all(same_value(a, b) for a, b in zip(got, expected, strict=True))
     if isinstance(expected, dict):
         return got.keys() == expected.keys() and all(same_value(got[k], expected[k]) for k in expected)
     if isinstance(expected, dt.datetime):

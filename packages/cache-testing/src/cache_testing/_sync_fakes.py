@@ -37,7 +37,9 @@ class SyncRecordingBackend(Backend, Recorder):
         self.record_get(namespace, key, value)
         return value
 
-    def _store(self, namespace: str, key: str, value: Any, ttl: float | None, serializer: Serializer | None = None) -> None:
+    def _store(
+        self, namespace: str, key: str, value: Any, ttl: float | None, serializer: Serializer | None = None
+    ) -> None:
         self._ensure_open()
         self.record(Operation("put", namespace, key, ttl=ttl, value=value))
         self.inner._store(namespace, key, value, ttl, serializer)
@@ -52,7 +54,9 @@ class SyncRecordingBackend(Backend, Recorder):
     def _put(self, namespace: str, key: str, payload: Any, ttl: float | None, expires_at: float | None) -> None:
         self.inner._put(namespace, key, payload, ttl, expires_at)
 
-    def _put_many(self, namespace: str, items: list[tuple[str, Any]], ttl: float | None, expires_at: float | None) -> None:
+    def _put_many(
+        self, namespace: str, items: list[tuple[str, Any]], ttl: float | None, expires_at: float | None
+    ) -> None:
         for key, _ in items:
             self.record(Operation("put_many", namespace, key, ttl=ttl))
         self.inner._put_many(namespace, items, ttl, expires_at)
@@ -99,11 +103,20 @@ class SyncFaultyBackend(Backend):
         self.inner = inner
         self.plan = FaultPlan()
 
-    def fail(self, *operations: str, error: BaseException | type[BaseException] | None = None, times: int | None = None, after: int = 0, every: int = 1) -> Fault:
+    def fail(
+        self,
+        *operations: str,
+        error: BaseException | type[BaseException] | None = None,
+        times: int | None = None,
+        after: int = 0,
+        every: int = 1,
+    ) -> Fault:
         """Make ``operations`` raise ``error`` (default ``ConnectionError``) on the given schedule."""
         return self.plan.add("fail", operations, error=error, times=times, after=after, every=every)
 
-    def hang(self, *operations: str, seconds: float = 5.0, times: int | None = None, after: int = 0, every: int = 1) -> Fault:
+    def hang(
+        self, *operations: str, seconds: float = 5.0, times: int | None = None, after: int = 0, every: int = 1
+    ) -> Fault:
         """Make ``operations`` take ``seconds`` and then raise ``TimeoutError``."""
         return self.plan.add("hang", operations, seconds=seconds, times=times, after=after, every=every)
 
@@ -143,7 +156,9 @@ class SyncFaultyBackend(Backend):
         self._strike("put")
         self.inner._put(namespace, key, payload, ttl, expires_at)
 
-    def _put_many(self, namespace: str, items: list[tuple[str, Any]], ttl: float | None, expires_at: float | None) -> None:
+    def _put_many(
+        self, namespace: str, items: list[tuple[str, Any]], ttl: float | None, expires_at: float | None
+    ) -> None:
         self._strike("put")
         self.inner._put_many(namespace, items, ttl, expires_at)
 

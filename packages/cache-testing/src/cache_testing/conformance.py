@@ -20,11 +20,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import math
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import timedelta
-from typing import Any, Awaitable, Callable, ClassVar, Iterable, Mapping
+from typing import Any, ClassVar
 
 import pytest
-
 from cache_core import (
     AsyncBackend,
     Backend,
@@ -77,7 +77,7 @@ class AsyncView:
     async def get_many(self, keys: Iterable[Any], **kwargs: Any) -> dict[str, Any]:
         return dict(await self._call("get_many", keys, **kwargs))
 
-    async def put_many(self, items: Mapping[Any, Any], ttl: Any = None, **kwargs: Any) -> None:
+    async def put_many(self, items: Mapping[Any, Any] | Iterable[tuple[Any, Any]], ttl: Any = None, **kwargs: Any) -> None:
         await self._call("put_many", items, ttl, **kwargs)
 
     async def close(self) -> None:
@@ -154,7 +154,8 @@ class BackendContract:
 
     def test_none_and_falsy_values_are_hits(self, contract: _Contract) -> None:
         async def body(cache: AsyncView) -> None:
-            for index, value in enumerate([None, 0, "", [], {}, False]):
+            falsy: list[Any] = [None, 0, "", [], {}, False]
+            for index, value in enumerate(falsy):
                 await cache.put(f"k{index}", value)
                 assert await cache.get(f"k{index}") == value
                 assert await cache.get_or_default(f"k{index}", "default") == value
@@ -175,7 +176,9 @@ class BackendContract:
 
     # -- TTL -------------------------------------------------------------------------------
 
-    @pytest.mark.parametrize("ttl", [3600, 3600.5, timedelta(hours=1), (3000, 3600)], ids=["int", "float", "timedelta", "jitter"])
+    @pytest.mark.parametrize(
+        "ttl", [3600, 3600.5, timedelta(hours=1), (3000, 3600)], ids=["int", "float", "timedelta", "jitter"]
+    )
     def test_ttl_forms_expire_by_the_clock(self, contract: _Contract, ttl: Any) -> None:
         contract.need_clock()
 
@@ -222,7 +225,9 @@ class BackendContract:
 
         contract.run(body)
 
-    @pytest.mark.parametrize("ttl", [-1, float("nan"), (10, 5), "60", [1, 2]], ids=["negative", "nan", "min>max", "str", "list"])
+    @pytest.mark.parametrize(
+        "ttl", [-1, float("nan"), (10, 5), "60", [1, 2]], ids=["negative", "nan", "min>max", "str", "list"]
+    )
     def test_bad_ttl_is_rejected_and_changes_nothing(self, contract: _Contract, ttl: Any) -> None:
         async def body(cache: AsyncView) -> None:
             await cache.put("k", "kept")
@@ -285,7 +290,9 @@ class BackendContract:
             await cache.put("k1", "default")
             await cache.clear("doomed")
             assert await cache.get_many([f"k{i}" for i in range(50)], namespace="doomed") == {}
-            assert await cache.get_many([f"k{i}" for i in range(50)], namespace="kept") == {f"k{i}": i for i in range(50)}
+            assert await cache.get_many([f"k{i}" for i in range(50)], namespace="kept") == {
+                f"k{i}": i for i in range(50)
+            }
             assert await cache.get("k1") == "default"
             await cache.put("k1", "again", namespace="doomed")
             assert await cache.get("k1", namespace="doomed") == "again"
@@ -345,7 +352,15 @@ class BackendContract:
 
     @pytest.mark.parametrize(
         "key",
-        ["ключ-🔑", "x" * 10_000, "", "with spaces\nand\tnewlines", "colon:star*?[brackets]{}", "nul\x00char", "default"],
+        [
+            "ключ-🔑",
+            "x" * 10_000,
+            "",
+            "with spaces\nand\tnewlines",
+            "colon:star*?[brackets]{}",
+            "nul\x00char",
+            "default",
+        ],
         ids=["unicode", "very-long", "empty", "whitespace", "glob-chars", "nul", "namespace-name"],
     )
     def test_unusual_keys(self, contract: _Contract, key: str) -> None:
@@ -423,8 +438,8 @@ class BackendContract:
                 lambda: cache.get_or_default("k"),
                 lambda: cache.put("k", 2),
                 lambda: cache.remove("k"),
-                lambda: cache.remove_expired(),
-                lambda: cache.clear(),
+                cache.remove_expired,
+                cache.clear,
                 lambda: cache.get_many(["k"]),
                 lambda: cache.put_many({"k": 3}),
             ]

@@ -17,10 +17,10 @@ Disabling: ``@pytest.mark.no_cache`` or the ``cache_disabled`` fixture for one t
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
-
 from cache_core import DictCache
 from cache_core._decorator import Slot
 from cache_core._front import cache as default_front
