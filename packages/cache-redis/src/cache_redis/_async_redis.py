@@ -110,8 +110,8 @@ class RedisCache(AsyncBackend):
         removed = 0
         async for names in self._scan(self._keys.pattern(None), kind="string"):
             async with self._client.pipeline(transaction=False) as pipe:
-                for name in names:
-                    pipe.eval(REMOVE_IF_EXPIRED, 1, name, repr(now))
+                for name in names:  # execute_command: redis-py's sync ClusterPipeline refuses pipe.eval()
+                    pipe.execute_command("EVAL", REMOVE_IF_EXPIRED, 1, name, repr(now))
                 removed += sum(await pipe.execute())
         return removed
 

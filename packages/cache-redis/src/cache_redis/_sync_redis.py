@@ -108,8 +108,8 @@ class SyncRedisCache(Backend):
         removed = 0
         for names in self._scan(self._keys.pattern(None), kind="string"):
             with self._client.pipeline(transaction=False) as pipe:
-                for name in names:
-                    pipe.eval(REMOVE_IF_EXPIRED, 1, name, repr(now))
+                for name in names:  # execute_command: redis-py's sync ClusterPipeline refuses pipe.eval()
+                    pipe.execute_command("EVAL", REMOVE_IF_EXPIRED, 1, name, repr(now))
                 removed += sum(pipe.execute())
         return removed
 
