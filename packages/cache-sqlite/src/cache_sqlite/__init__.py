@@ -1,5 +1,11 @@
-"""cache-sqlite: SqliteCache / SyncSqliteCache (aiosqlite / sqlite3). Not built yet (see the project issues)."""
+"""cache-sqlite: a persistent cache in one SQLite file, shared by processes and threads.
+
+``SqliteCache`` (aiosqlite) for ``async def`` code, ``SyncSqliteCache`` (sqlite3) for both.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from ._async_sqlite import SqliteCache
+from ._sync_sqlite import SyncSqliteCache
+
+__all__ = ["SqliteCache", "SyncSqliteCache"]
