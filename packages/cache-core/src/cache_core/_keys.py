@@ -166,7 +166,12 @@ def _safe_repr(obj: object) -> str:
     if hook is not None:
         return f"<{kind.__module__}.{kind.__qualname__}:{_safe_repr(hook(obj))}>"
     if inspect.isfunction(obj) or inspect.isclass(obj) or inspect.isbuiltin(obj) or inspect.ismodule(obj):
-        return f"<{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', getattr(obj, '__name__', ''))}>"
+        name = getattr(obj, "__qualname__", getattr(obj, "__name__", ""))
+        owner = getattr(obj, "__self__", None)
+        # The name stands for this one object only if it is not local (closures and lambdas
+        # share a qualname) and not a builtin method bound to an instance (``[].append``).
+        if "<" not in name and (owner is None or inspect.ismodule(owner) or inspect.isclass(owner)):
+            return f"<{getattr(obj, '__module__', '')}.{name}>"
     return f"<{kind.__module__}.{kind.__qualname__} #{_identity_token(obj)}>"
 
 
