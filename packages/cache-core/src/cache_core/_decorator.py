@@ -225,7 +225,7 @@ class _State:
 
     __slots__ = (
         "__weakref__",
-        "async_lookup",
+        "aread",
         "async_store",
         "backend",
         "errors",
@@ -239,9 +239,9 @@ class _State:
         "key",
         "lock",
         "lock_ttl",
-        "lookup",
         "misses",
         "namespace",
+        "read",
         "serializer",
         "slot",
         "store",
@@ -274,9 +274,9 @@ class _State:
         self.flights_lock = threading.Lock()
         self.backend: AnyBackend | None = None
         self.slot: Slot | None = None
-        self.lookup: Callable[..., Any] | None = None
+        self.read: Callable[[str], Any] | None = None
         self.store: Callable[..., Any] | None = None
-        self.async_lookup: Callable[..., Awaitable[Any]] | None = None
+        self.aread: Callable[[str], Awaitable[Any]] | None = None
         self.async_store: Callable[..., Awaitable[Any]] | None = None
 
     def check_mode(self, backend: AnyBackend) -> None:
@@ -296,13 +296,17 @@ class _State:
             msg = f"{type(backend).__name__} offers no cross-process lock; drop lock= or use a backend that has one"
             raise TypeError(msg)
         self.lock_ttl = (_DEFAULT_LOCK_TTL if self.lock is True else float(self.lock)) if wants_lock else None
+        namespace, serializer = self.namespace, self.serializer
         if sync_view is not None:
-            self.lookup, self.store = sync_view._lookup, sync_view._store
-            self.async_lookup = self.async_store = None
+            reader = sync_view._reader(namespace) if serializer is None else None
+            self.read = reader or functools.partial(sync_view._lookup, namespace, serializer=serializer)
+            self.store = sync_view._store
+            self.aread = self.async_store = None
         else:
-            assert isinstance(backend, AsyncBackend)
-            self.lookup = self.store = None
-            self.async_lookup, self.async_store = backend._lookup, backend._store
+            assert isinstance(backend, AsyncBackend)  # noqa: S101 - check_backend allows only the two kinds
+            self.read = self.store = None
+            self.aread = functools.partial(backend._lookup, namespace, serializer=serializer)
+            self.async_store = backend._store
 
     def info(self) -> CacheInfo:
         return CacheInfo(hits=self.hits, misses=self.misses, errors=self.errors)
@@ -391,7 +395,7 @@ class _State:
     def peek(self, key: str) -> bool:
         """Sync: look the key up again; keep the value in ``self.found`` when it is there."""
         try:
-            value = self.lookup(self.namespace, key, self.serializer)  # type: ignore[misc]
+            value = self.read(key)  # type: ignore[misc]
         except BackendError as exc:
             self.swallow(exc, "get")
             return False
@@ -504,10 +508,10 @@ class _State:
 
     async def apeek(self, key: str) -> bool:
         try:
-            if self.lookup is not None:
-                value = self.lookup(self.namespace, key, self.serializer)
+            if self.read is not None:
+                value = self.read(key)
             else:
-                value = await self.async_lookup(self.namespace, key, self.serializer)  # type: ignore[misc]
+                value = await self.aread(key)  # type: ignore[misc]
         except BackendError as exc:
             self.swallow(exc, "get")
             return False
@@ -530,14 +534,31 @@ class _State:
             outages.succeeded(self.backend)
 
 
+def _memo_get(make_key: KeyFunction) -> Callable[[tuple[Any, ...]], str | None]:
+    """The key function's memo lookup (``args -> key``), or one that always misses."""
+    memo = getattr(make_key, "memo", None)
+    return memo.get if isinstance(memo, dict) else _no_memo
+
+
+def _no_memo(args: tuple[Any, ...]) -> None:
+    return None
+
+
 def _sync_wrapper(state: _State) -> Callable[..., Any]:
     fn, make_key, namespace, missing = state.fn, state.key, state.namespace, MISSING
+    remembered = _memo_get(make_key)
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        key = make_key(args, kwargs)
+        # Performance over tidiness: the key maker's memo is consulted inline.
         try:
-            value = state.lookup(namespace, key, state.serializer)  # type: ignore[misc]
+            key = None if kwargs else remembered(args)
+        except TypeError:  # unhashable arguments
+            key = None
+        if key is None:
+            key = make_key(args, kwargs)
+        try:
+            value = state.read(key)  # type: ignore[misc]
         except BackendError as exc:
             state.swallow(exc, "get")
             value = missing
@@ -565,16 +586,22 @@ def _sync_wrapper(state: _State) -> Callable[..., Any]:
 
 def _async_wrapper(state: _State) -> Callable[..., Any]:
     fn, make_key, namespace, missing = state.fn, state.key, state.namespace, MISSING
+    remembered = _memo_get(make_key)
 
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        key = make_key(args, kwargs)
         try:
-            lookup = state.lookup
-            if lookup is not None:  # in-process storage: no await on the hit path
-                value = lookup(namespace, key, state.serializer)
+            key = None if kwargs else remembered(args)
+        except TypeError:  # unhashable arguments
+            key = None
+        if key is None:
+            key = make_key(args, kwargs)
+        try:
+            read = state.read
+            if read is not None:  # in-process storage: no await on the hit path
+                value = read(key)
             else:
-                value = await state.async_lookup(namespace, key, state.serializer)  # type: ignore[misc]
+                value = await state.aread(key)  # type: ignore[misc]
         except BackendError as exc:
             state.swallow(exc, "get")
             value = missing

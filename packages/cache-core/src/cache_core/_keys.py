@@ -182,12 +182,20 @@ class ReprKeyMaker(KeyMaker):
         hash: a hashlib-style constructor (``hashlib.sha256``); the argument part of
             the key becomes its hex digest. Without ``max_length`` every key is hashed.
         max_length: hash only keys longer than this (``hashlib.sha256`` if no ``hash``).
-        typed: arguments of different types are cached separately even when their
-            ``repr`` agrees.
+        typed: arguments of different types are cached separately even when they
+            compare equal. Without it, equal arguments (``1``, ``1.0``, ``True``) may
+            share an entry, as with ``functools.lru_cache``.
+        memo_size: how many recent argument tuples remember their key, so hot keys skip
+            the ``repr`` (0 turns it off).
     """
 
     def __init__(
-        self, hash: Callable[[bytes], Any] | None = None, *, max_length: int | None = None, typed: bool = False
+        self,
+        hash: Callable[[bytes], Any] | None = None,
+        *,
+        max_length: int | None = None,
+        typed: bool = False,
+        memo_size: int = 4096,
     ) -> None:
         if hash is not None and not callable(hash):
             msg = f"hash must be a hashlib-style constructor such as hashlib.sha256, not {type(hash).__qualname__}"
@@ -199,9 +207,13 @@ class ReprKeyMaker(KeyMaker):
             import hashlib
 
             hash = hashlib.sha256
+        if isinstance(memo_size, bool) or not isinstance(memo_size, int) or memo_size < 0:
+            msg = f"memo_size must be a non-negative int, got {memo_size!r}"
+            raise ValueError(msg)
         self.hash = hash
         self.max_length = max_length
         self.typed = typed
+        self.memo_size = memo_size
 
     def __call__(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
         return self.for_function(fn)(args, kwargs)
@@ -219,24 +231,48 @@ class ReprKeyMaker(KeyMaker):
         slow = _slow_arguments(signature)
         typed = self.typed
         finish = self._finisher(prefix)
+        mark = _ADDRESS_MARK
+
+        if typed or keyword_only:
+
+            def bound_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+                return finish(slow(args, kwargs, typed))
+
+            return bound_key
 
         # Performance over tidiness: this closure runs on every call, hits included.
         # A call that passes every positional parameter positionally is already in
         # canonical form, so it skips signature binding; anything else binds.
-        def key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
-            if (
-                not kwargs
-                and not typed
-                and not keyword_only
-                and (len(args) == positional or (varargs and len(args) > positional))
-            ):
-                text = repr(args)
-                if _ADDRESS_MARK in text:
-                    text = _safe_repr(args)
-            else:
-                text = slow(args, kwargs, typed)
-            return finish(text)
+        # A bounded memo of recent argument tuples -> key saves the repr on hot keys.
+        # Equal tuples share a key ((1,) == (1.0,)), which is what typed=False means;
+        # keys holding identity tokens and unhashable arguments are never memoized.
+        memo: dict[tuple[Any, ...], str] = {}
+        remembered = memo.get
+        limit = self.memo_size
 
+        def key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+            if kwargs or not (len(args) == positional or (varargs and len(args) > positional)):
+                return finish(slow(args, kwargs, False))
+            try:
+                found = remembered(args)
+            except TypeError:  # unhashable arguments
+                found = None
+                hashable = False
+            else:
+                if found is not None:
+                    return found
+                hashable = True
+            text = repr(args)
+            if mark in text:
+                return finish(_safe_repr(args))
+            result = finish(text)
+            if hashable and limit:
+                if len(memo) >= limit:
+                    memo.clear()
+                memo[args] = result
+            return result
+
+        key.memo = memo  # type: ignore[attr-defined]  # read by the decorator's inlined hit path
         return key
 
     def _finisher(self, prefix: str) -> Callable[[str], str]:

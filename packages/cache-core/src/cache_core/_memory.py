@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Callable
 
 from ._async_backend import AsyncBackend
 from ._clock import Clock
@@ -46,13 +46,42 @@ class SyncDictCache(Backend):
         self._expiry: dict[str, dict[str, float]] = {}
         self._order: OrderedDict[tuple[str, str], None] | None = OrderedDict() if maxsize is not None else None
         self._next_sweep = self.clock.now() + self.sweep_interval
+        self._has_expiring = False
         self._write_lock = threading.RLock()
 
     def __len__(self) -> int:
         """Entries held, expired ones not yet swept included."""
         return sum(map(len, self._values.values()))
 
-    # The decorator's hit path: one method, no entry tuple, no await.
+    def _reader(self, namespace: str) -> Callable[[str], Any]:
+        """The decorator's hit path for one namespace: a closure over that namespace's dicts.
+
+        Namespace dicts are never replaced (clear empties them in place), so the closure
+        stays valid; after ``close()`` they are empty and every read misses.
+        """
+        with self._write_lock:
+            space = self._values.setdefault(namespace, {})
+            expiry = self._expiry.setdefault(namespace, {})
+        order, now, discard, missing = self._order, self.clock.now, self._discard, MISSING
+
+        def read(key: str) -> Any:
+            value = space.get(key, missing)
+            if value is missing:
+                return missing
+            if expiry:
+                expires_at = expiry.get(key)
+                if expires_at is not None and expires_at <= now():
+                    discard(namespace, key)
+                    return missing
+            if order is not None:
+                try:
+                    order.move_to_end((namespace, key))
+                except KeyError:  # removed by another thread since the read
+                    pass
+            return value
+
+        return read
+
     def _lookup(self, namespace: str, key: str, serializer: Serializer | None = None) -> Any:
         if self._closed:
             self._ensure_open()
@@ -92,6 +121,7 @@ class SyncDictCache(Backend):
                     expiry.pop(key, None)
             else:
                 self._expiry.setdefault(namespace, {})[key] = expires_at
+                self._has_expiring = True
             order = self._order
             if order is not None:
                 order[namespace, key] = None
@@ -99,7 +129,7 @@ class SyncDictCache(Backend):
                 while len(order) > self.maxsize:  # type: ignore[operator]
                     old_namespace, old_key = order.popitem(last=False)[0]
                     self._discard(old_namespace, old_key)
-            if self._expiry:
+            if self._has_expiring:
                 now = self.clock.now()
                 if now >= self._next_sweep:
                     self._remove_expired(now)
@@ -109,13 +139,9 @@ class SyncDictCache(Backend):
             space = self._values.get(namespace)
             if space is None or space.pop(key, MISSING) is MISSING:
                 return False
-            if not space:
-                del self._values[namespace]
             expiry = self._expiry.get(namespace)
-            if expiry is not None:
+            if expiry:
                 expiry.pop(key, None)
-                if not expiry:
-                    del self._expiry[namespace]
             if self._order is not None:
                 self._order.pop((namespace, key), None)
             return True
@@ -134,18 +160,21 @@ class SyncDictCache(Backend):
             ]
             for namespace, key in doomed:
                 self._discard(namespace, key)
+            self._has_expiring = any(self._expiry.values())
             return len(doomed)
 
     def _clear(self, namespace: str | None) -> None:
+        # Empties namespace dicts in place: readers handed out by _reader hold them.
         with self._write_lock:
             if namespace is None:
-                self._values.clear()
-                self._expiry.clear()
+                for space in (*self._values.values(), *self._expiry.values()):
+                    space.clear()
                 if self._order is not None:
                     self._order.clear()
                 return
-            self._values.pop(namespace, None)
-            self._expiry.pop(namespace, None)
+            for spaces in (self._values, self._expiry):
+                if namespace in spaces:
+                    spaces[namespace].clear()
             if self._order is not None:
                 for stale in [pair for pair in self._order if pair[0] == namespace]:
                     del self._order[stale]

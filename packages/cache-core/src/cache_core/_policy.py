@@ -10,7 +10,7 @@ The async and sync facades (``_async_backend.py`` and its generated twin
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar, Final, Iterable, Mapping, Tuple, Union
+from typing import Any, Callable, ClassVar, Final, Iterable, Mapping, Tuple, Union
 
 from ._breaker import CircuitBreaker
 from ._clock import Clock, SystemClock
@@ -126,6 +126,14 @@ class BackendPolicy:
             error = BackendError(f"{where} failed: {type(exc).__name__}: {exc}")
         error.__cause__ = exc
         return error
+
+    def _reader(self, namespace: str) -> Callable[[str], Any] | None:
+        """Optional hit path for decorators: ``key -> value | MISSING`` for ``namespace``.
+
+        Only for storage that never blocks and stores values unencoded (in-process
+        backends); ``None`` means decorators use ``_lookup``.
+        """
+        return None
 
     # -- values and expiry ----------------------------------------------------------------
 
