@@ -22,6 +22,7 @@ from cache_core import (
     JsonSerializer,
     KeyMaker,
     PickleSerializer,
+    ReprKeyMaker,
     SyncDictCache,
     cached,
     set_default_backend,
@@ -80,7 +81,9 @@ async def test_decorator_with_options(mode: str, clock: Any) -> None:
     await call(decorated, 1)
     await call(decorated, 1)
     assert len(calls) == 1
-    assert list(backend.nonblocking._values) == ["ns"]
+    entry = ReprKeyMaker()(fn, (1,), {})
+    assert await backend.get_or_default(entry) is None
+    assert await backend.get(entry, namespace="ns") == await call(decorated, 1)
     clock.advance(10)
     await call(decorated, 1)
     assert len(calls) == 2
@@ -297,16 +300,24 @@ async def test_jitter_ttl_lives_between_min_and_max(mode: str, clock: Any) -> No
 async def test_jitter_ttl_spreads_expiry(clock: Any) -> None:
     backend = DictCache(clock=clock)
 
-    @cached(ttl=(10.0, 20.0), cache=backend)
+    @cached(ttl=(10.0, 20.0), cache=backend, key_maker=lambda fn, args, kwargs: str(args[0]))
     def fn(n: int) -> int:
         return n
 
+    keys = [str(n) for n in range(100)]
     for n in range(100):
         fn(n)
-    lifetimes = {at - clock.now() for at in backend.nonblocking._expiry["default"].values()}
-    assert len(lifetimes) > 90
-    assert min(lifetimes) >= 10
-    assert max(lifetimes) <= 20
+    clock.advance(9.999)
+    alive = [len(await backend.get_many(keys))]
+    for _ in range(10):
+        clock.advance(1)
+        alive.append(len(await backend.get_many(keys)))
+    clock.advance(0.002)
+    alive.append(len(await backend.get_many(keys)))
+    assert alive == sorted(alive, reverse=True)
+    assert alive[0] == 100  # just before 10s: none expired
+    assert 0 < alive[5] < 100  # 15s: some expired
+    assert alive[-1] == 0  # just after 20s: all expired
 
 
 @pytest.mark.parametrize(
@@ -477,7 +488,8 @@ async def test_key_maker_plain_callable_with_bytes_keys(mode: str, memory: DictC
     await call(decorated, 0xFF, 0xFE)  # not UTF-8
     await call(decorated, 104, 105)
     assert len(calls) == 2
-    assert sorted(memory.nonblocking._values["default"]) == ["hex:fffe", "hi"]
+    assert await memory.get(b"hi") == await memory.get("hi") == (1, (104, 105), {})
+    assert await memory.get(b"\xff\xfe") == (2, (255, 254), {})
 
 
 async def test_key_maker_returning_other_types_is_an_error(mode: str) -> None:
