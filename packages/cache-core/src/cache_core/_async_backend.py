@@ -10,13 +10,14 @@ implements only the storage primitives (``_get``, ``_put``, ``_remove``,
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import Any, Iterable, Mapping, TypeVar
+from typing import Any, TypeVar
 
-from ._errors import CacheError, CacheMiss
+from ._errors import CacheMiss
 from ._keys import key_text
-from ._serializers import Serializer
 from ._policy import DEFAULT_NAMESPACE, MISSING, BackendPolicy, Entry, check_namespace
+from ._serializers import Serializer
 from ._ttl import resolve_fixed
 
 # unasync: Async cache storage -> Sync cache storage, async backend -> sync backend
@@ -151,7 +152,9 @@ class AsyncBackend(BackendPolicy, ABC):
 
     getOrDefault = get_or_default  # noqa: N815 - the asyncio-caches seed's name
 
-    async def put(self, key: str | bytes, value: Any, ttl: object = None, *, namespace: str = DEFAULT_NAMESPACE) -> None:
+    async def put(
+        self, key: str | bytes, value: Any, ttl: object = None, *, namespace: str = DEFAULT_NAMESPACE
+    ) -> None:
         """Store ``value`` under ``key``; it expires after ``ttl`` (seconds, timedelta, (min, max) or None)."""
         seconds = resolve_fixed(ttl)
         await self._store(check_namespace(namespace), key_text(key), value, seconds)
@@ -167,7 +170,7 @@ class AsyncBackend(BackendPolicy, ABC):
             raise self._failure("get_many", exc)  # noqa: B904 - _failure sets __cause__
         self._succeeded()
         found = {}
-        for key, entry in zip(texts, entries):
+        for key, entry in zip(texts, entries, strict=True):
             if entry is not None:
                 value = self._live_value(key, entry)
                 if value is not MISSING:

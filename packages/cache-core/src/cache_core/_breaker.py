@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from ._errors import BackendError
 
@@ -26,7 +26,9 @@ class CircuitBreaker:
         clock: monotonic seconds; ``time.monotonic`` by default.
     """
 
-    def __init__(self, *, failures: int = 3, reset_after: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, *, failures: int = 3, reset_after: float = 5.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         if isinstance(failures, bool) or not isinstance(failures, int) or failures < 1:
             msg = f"failures must be a positive int, got {failures!r}"
             raise ValueError(msg)

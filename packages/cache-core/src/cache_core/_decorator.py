@@ -17,14 +17,12 @@ import logging
 import threading
 import time
 import weakref
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import (
     TYPE_CHECKING,
     Any,
-    Awaitable,
-    Callable,
     ClassVar,
-    Coroutine,
     Protocol,
     TypeVar,
     Union,
@@ -216,7 +214,10 @@ def check_backend(backend: object) -> AnyBackend:
     inner = getattr(backend, "backend", None)
     if isinstance(inner, (AsyncBackend, Backend)):  # a Cache front passed as cache=
         return inner
-    msg = f"cache must be a backend (an AsyncBackend or Backend instance such as DictCache()), not {type(backend).__qualname__}"
+    msg = (
+        "cache must be a backend (an AsyncBackend or Backend instance such as DictCache()), "
+        f"not {type(backend).__qualname__}"
+    )
     raise TypeError(msg)
 
 
@@ -323,12 +324,11 @@ class _State:
     def miss(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         self.misses += 1
         with self.flights_lock:
-            flight = self.flights.get(key)
-            if flight is None:
-                flight = self.flights[key] = _Flight()
-                leader = True
-            else:
-                leader = False
+            running: _Flight | None = self.flights.get(key)
+            leader = running is None
+            flight = _Flight() if running is None else running
+            if leader:
+                self.flights[key] = flight
         if not leader:
             if flight.thread == threading.get_ident():  # the same thread recursing on its own key
                 return self.fn(*args, **kwargs)
@@ -544,6 +544,15 @@ def _no_memo(args: tuple[Any, ...]) -> None:
     return None
 
 
+def _sync_view(backend: AnyBackend | None) -> Backend:
+    """The sync interface of a backend a sync function caches in (checked when it was bound)."""
+    view = backend if isinstance(backend, Backend) else getattr(backend, "nonblocking", None)
+    if not isinstance(view, Backend):
+        msg = f"{type(backend).__name__} has no sync interface"
+        raise TypeError(msg)
+    return view
+
+
 def _sync_wrapper(state: _State) -> Callable[..., Any]:
     fn, make_key, namespace, missing = state.fn, state.key, state.namespace, MISSING
     remembered = _memo_get(make_key)
@@ -568,15 +577,10 @@ def _sync_wrapper(state: _State) -> Callable[..., Any]:
         return state.miss(key, args, kwargs)
 
     def invalidate(*args: Any, **kwargs: Any) -> bool:
-        backend = state.backend
-        assert isinstance(backend, Backend) or backend.nonblocking is not None  # noqa: S101 - checked at bind
-        sync_view: Backend = backend if isinstance(backend, Backend) else backend.nonblocking
-        return sync_view.remove(make_key(args, kwargs), namespace=namespace)
+        return _sync_view(state.backend).remove(make_key(args, kwargs), namespace=namespace)
 
     def cache_clear() -> None:
-        backend = state.backend
-        sync_view: Backend = backend if isinstance(backend, Backend) else backend.nonblocking  # type: ignore[union-attr]
-        sync_view.clear(namespace)
+        _sync_view(state.backend).clear(namespace)
         state.hits = state.misses = state.errors = 0
 
     wrapper.invalidate = invalidate  # type: ignore[attr-defined]
@@ -787,6 +791,8 @@ def check_lock(lock: object) -> bool | float:
 
 
 def check_serializer(serializer: object) -> None:
-    if serializer is not None and not (callable(getattr(serializer, "encode", None)) and callable(getattr(serializer, "decode", None))):
+    if serializer is not None and not (
+        callable(getattr(serializer, "encode", None)) and callable(getattr(serializer, "decode", None))
+    ):
         msg = f"serializer must have encode() and decode() methods, not {type(serializer).__qualname__}"
         raise TypeError(msg)

@@ -7,7 +7,7 @@ original as ``__cause__``), so callers can catch one documented family.
 from __future__ import annotations
 
 
-class CacheMiss(KeyError, ValueError):
+class CacheMiss(KeyError, ValueError):  # noqa: N818 - the name is fixed by the spec
     """The key has no live entry (never stored, removed, expired or undecodable).
 
     A subclass of ``KeyError`` (mapping style) and ``ValueError`` (what the

@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from typing import Any, Callable, Iterable, Sequence, TypeVar, overload
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar, overload
 
 from ._async_backend import AsyncBackend
 from ._decorator import (
@@ -15,6 +16,7 @@ from ._decorator import (
     Decorator,
     P,
     Slot,
+    _sync_view,
     check_options,
     decorate,
     outages,
@@ -24,7 +26,6 @@ from ._keys import KeyGenerator, KeyMaker, KeyMakerFunction
 from ._memory import DictCache
 from ._policy import DEFAULT_NAMESPACE, check_namespace
 from ._serializers import Serializer
-from ._sync_backend import Backend
 from ._ttl import TTL
 
 logger = logging.getLogger("cache_core")
@@ -131,7 +132,7 @@ class Cache:
     def _clearing(self, function: Callable[..., Any], names: Iterable[str]) -> Callable[..., Any]:
         names = tuple(names)
         if isinstance(function, (classmethod, staticmethod)):
-            return type(function)(self._clearing(function.__func__, names))  # type: ignore[return-value]
+            return type(function)(self._clearing(function.__func__, names))
         fail_open = self.defaults["fail_open"]
 
         def failed(exc: BackendError) -> None:
@@ -160,14 +161,14 @@ class Cache:
         backend = self.backend
         if isinstance(backend, AsyncBackend) and backend.nonblocking is None:
             name = getattr(function, "__qualname__", repr(function))
-            msg = f"{name} is a sync function but {type(backend).__name__} is async-only; use {backend.sync_alternative or 'a sync Backend'}"
+            hint = backend.sync_alternative or "a sync Backend"
+            msg = f"{name} is a sync function but {type(backend).__name__} is async-only; use {hint}"
             raise TypeError(msg)
 
         @functools.wraps(function)
         def clearing(*args: Any, **kwargs: Any) -> Any:
             result = function(*args, **kwargs)
-            current = self.backend
-            sync_view: Backend = current if isinstance(current, Backend) else current.nonblocking
+            sync_view = _sync_view(self.backend)
             for name in names:
                 try:
                     sync_view.clear(name)

@@ -16,7 +16,8 @@ import inspect
 import itertools
 import weakref
 from abc import ABC, abstractmethod
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from ._errors import InvalidKeyError
 
@@ -108,7 +109,10 @@ def check_key_options(*, key_maker: object, keygen: object, typed: bool) -> None
         msg = "typed= applies to the default key maker and to keygen=; set it on your key_maker instead"
         raise TypeError(msg)
     if not isinstance(key_maker, KeyMaker) and not callable(key_maker):
-        msg = f"key_maker must be a KeyMaker or a callable (fn, args, kwargs) -> str | bytes, not {type(key_maker).__qualname__}"
+        msg = (
+            "key_maker must be a KeyMaker or a callable (fn, args, kwargs) -> str | bytes, "
+            f"not {type(key_maker).__qualname__}"
+        )
         raise TypeError(msg)
 
 
@@ -143,7 +147,7 @@ def _identity_token(obj: object) -> int:
     return token
 
 
-def _safe_repr(obj: object) -> str:
+def _safe_repr(obj: object) -> str:  # noqa: PLR0911 - one return per kind of object
     """``repr`` with every address-based part replaced by something that cannot be reused.
 
     Equal to ``repr(obj)`` whenever that holds no address, so a call keys the same
@@ -297,7 +301,9 @@ def _shape(signature: inspect.Signature | None) -> tuple[int, bool, bool]:
     if signature is None:
         return -1, False, True
     kinds = [parameter.kind for parameter in signature.parameters.values()]
-    positional = sum(kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD) for kind in kinds)
+    positional = sum(
+        kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD) for kind in kinds
+    )
     return positional, inspect.Parameter.VAR_POSITIONAL in kinds, inspect.Parameter.KEYWORD_ONLY in kinds
 
 

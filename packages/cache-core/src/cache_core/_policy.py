@@ -10,7 +10,8 @@ The async and sync facades (``_async_backend.py`` and its generated twin
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, ClassVar, Final, Iterable, Mapping, Tuple, Union
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar, Final, Union
 
 from ._breaker import CircuitBreaker
 from ._clock import Clock, SystemClock
@@ -23,7 +24,7 @@ logger = logging.getLogger("cache_core")
 
 #: ``(payload, expires_at)``: what a storage primitive returns for a stored entry.
 #: ``expires_at`` is seconds on the backend's clock, or ``None`` for no expiry.
-Entry = Tuple[Any, Union[float, None]]
+Entry = tuple[Any, Union[float, None]]
 
 DEFAULT_NAMESPACE: Final = "default"
 
@@ -81,7 +82,9 @@ class BackendPolicy:
         clock: Clock | None = None,
         breaker: CircuitBreaker | None = None,
     ) -> None:
-        if serializer is not None and not (callable(getattr(serializer, "encode", None)) and callable(getattr(serializer, "decode", None))):
+        if serializer is not None and not (
+            callable(getattr(serializer, "encode", None)) and callable(getattr(serializer, "decode", None))
+        ):
             msg = f"serializer must have encode() and decode() methods, not {type(serializer).__qualname__}"
             raise TypeError(msg)
         if clock is not None and not callable(getattr(clock, "now", None)):

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Callable, Protocol, Tuple, Union
+from typing import Any, Protocol, Union
 
 from ._errors import InvalidTTLError
 
@@ -26,7 +27,7 @@ class TTLFunction(Protocol):
     ) -> FixedTTL | tuple[Seconds, Seconds]: ...
 
 
-TTL = Union[FixedTTL, Tuple[Seconds, Seconds], TTLFunction]
+TTL = Union[FixedTTL, tuple[Seconds, Seconds], TTLFunction]
 
 #: Resolves the TTL, in seconds (``None``: no expiry), of one entry at store time.
 TTLResolver = Callable[[Callable[..., Any], "tuple[Any, ...]", "dict[str, Any]", Any], "float | None"]
@@ -53,7 +54,7 @@ def ttl_seconds(ttl: object, *, what: str = "ttl") -> float | None:
 
 
 def _jitter(pair: tuple[object, ...], *, what: str) -> tuple[float, float]:
-    if len(pair) != 2:  # noqa: PLR2004
+    if len(pair) != 2:
         msg = f"{what} as a tuple must be (min, max), got {len(pair)} items"
         raise InvalidTTLError(msg)
     low, high = (ttl_seconds(item, what=what) for item in pair)
