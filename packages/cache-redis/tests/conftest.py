@@ -13,7 +13,6 @@ from collections.abc import Iterator
 import pytest
 import redis
 import redis.cluster
-
 from cache_testing._redis_server import (
     RedisClusterProcesses,
     RedisServerProcess,

@@ -11,7 +11,6 @@ from typing import ClassVar
 
 import pytest
 import redis
-
 from cache_redis import RedisCache, SyncRedisCache
 from cache_testing.conformance import BackendContract, BackendFactory
 

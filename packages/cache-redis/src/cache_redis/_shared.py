@@ -229,10 +229,12 @@ def connect(
     if isinstance(url, str):
         options = url_options(url, redis_kwargs, timeout=timeout, retry_class=retry_class)
         try:
-            return (cluster_class if cluster else redis_class).from_url(url, **options), True, redact(url)
+            client = (cluster_class if cluster else redis_class).from_url(url, **options)
         except ValueError as exc:
             msg = f"bad Redis URL {redact(url)!r}: {exc}"
             raise ValueError(msg) from None
+        check_decoding(client.get_encoder().decode_responses)  # also set by the URL's query
+        return client, True, redact(url)
     if redis_kwargs or cluster:
         msg = f"redis keyword arguments and cluster= only apply to a URL, not to {type(url).__name__}"
         raise TypeError(msg)
@@ -260,7 +262,6 @@ def url_options(
     if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
         msg = f"timeout must be a positive number of seconds or None, got {timeout!r}"
         raise ValueError(msg)
-    check_decoding(bool(redis_kwargs.get("decode_responses")))
     options = {
         "socket_timeout": timeout,
         "socket_connect_timeout": timeout,

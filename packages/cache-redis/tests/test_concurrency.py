@@ -1,0 +1,191 @@
+"""Stampedes, shared reads and the cross-process lock primitives, against a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import signal
+import time
+from typing import Any
+
+import pytest
+import redis
+import redis.asyncio
+import redis.exceptions
+from cache_core import cached
+from cache_redis import RedisCache, SyncRedisCache
+from cache_redis._shared import ReadCoalescer
+
+
+async def _stampede(backend: RedisCache) -> None:
+    calls: list[int] = []
+
+    @cached(cache=backend, ttl=60)
+    async def slow_square(x: int) -> int:
+        calls.append(x)
+        await asyncio.sleep(0.05)
+        return x * x
+
+    results = await asyncio.gather(*(slow_square(12) for _ in range(200)), return_exceptions=True)
+    assert results == [144] * 200  # no call failed
+    assert calls == [12]  # the function ran once
+    assert slow_square.cache_info().errors == 0  # and the cache never failed either
+    assert await slow_square(12) == 144
+    assert calls == [12]
+
+
+async def test_200_concurrent_callers_with_redis_pys_default_pool(redis_url: str) -> None:
+    client = redis.asyncio.Redis.from_url(redis_url)  # default pool: at most 100 connections
+    assert client.connection_pool.max_connections == 100
+    try:
+        # The stampede without the backend: 200 simultaneous GETs overrun that pool.
+        raw = await asyncio.gather(*(client.get("cold") for _ in range(200)), return_exceptions=True)
+        assert any(isinstance(result, redis.exceptions.MaxConnectionsError) for result in raw)
+        await client.connection_pool.disconnect()
+        async with RedisCache(client) as backend:
+            await _stampede(backend)
+    finally:
+        await client.aclose()
+
+
+async def test_200_concurrent_callers_with_the_backends_own_pool(redis_url: str) -> None:
+    async with RedisCache(redis_url) as backend:
+        await _stampede(backend)
+
+
+async def test_concurrent_reads_of_one_key_share_a_round_trip(redis_url: str) -> None:
+    async with RedisCache(redis_url) as backend:
+        await backend.put("hot", [1, 2, 3])
+        client = backend.client
+        assert isinstance(client, redis.asyncio.Redis)
+        before = (await client.info("commandstats"))["cmdstat_get"]["calls"]
+        assert await asyncio.gather(*(backend.get("hot") for _ in range(50))) == [[1, 2, 3]] * 50
+        after = (await client.info("commandstats"))["cmdstat_get"]["calls"]
+        assert after - before == 1
+
+
+async def test_coalesced_readers_survive_a_cancelled_leader() -> None:
+    release = asyncio.Event()
+    fetches: list[bytes] = []
+
+    async def fetch(name: bytes) -> bytes:
+        fetches.append(name)
+        await release.wait()
+        return b"value"
+
+    reads = ReadCoalescer(fetch)
+    leader = asyncio.create_task(reads.get(b"k"))
+    await asyncio.sleep(0)
+    followers = [asyncio.create_task(reads.get(b"k")) for _ in range(3)]
+    await asyncio.sleep(0)
+    leader.cancel()
+    for _ in range(3):  # the leader unwinds, the followers wake and one of them fetches
+        await asyncio.sleep(0)
+    release.set()
+    assert await asyncio.gather(*followers) == [b"value"] * 3
+    assert leader.cancelled()
+    assert len(fetches) == 2  # the cancelled leader's, then one shared by the followers
+
+
+async def test_coalesced_readers_share_the_leaders_error() -> None:
+    started = asyncio.Event()
+
+    async def fetch(name: bytes) -> bytes:
+        started.set()
+        await asyncio.sleep(0.01)
+        raise redis.exceptions.ConnectionError("down")
+
+    reads = ReadCoalescer(fetch)
+    tasks = [asyncio.create_task(reads.get(b"k")) for _ in range(3)]
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(isinstance(result, redis.exceptions.ConnectionError) for result in results)
+    assert not reads._waiting
+
+
+# -- lock primitives ---------------------------------------------------------------------
+
+
+async def test_lock_is_token_checked(redis_url: str) -> None:
+    async with RedisCache(redis_url) as one, RedisCache(redis_url) as other:
+        token = await one._acquire_lock("ns", "k", 10)
+        assert token is not None
+        assert await other._acquire_lock("ns", "k", 10) is None
+        assert await other._release_lock("ns", "k", "not-the-token") is False
+        assert await other._acquire_lock("ns", "k", 10) is None
+        assert await one._release_lock("ns", "k", token) is True
+        assert await one._release_lock("ns", "k", token) is False  # released once only
+        second = await other._acquire_lock("ns", "k", 10)
+        assert second is not None
+        assert second != token
+        assert await one._acquire_lock("ns", "other-key", 10) is not None  # locks are per key
+
+
+def test_an_expired_lock_taken_by_another_cannot_be_released_by_the_first(redis_url: str) -> None:
+    with SyncRedisCache(redis_url) as one, SyncRedisCache(redis_url) as other:
+        stale = one._acquire_lock("ns", "k", 0.1)
+        assert stale is not None
+        time.sleep(0.15)
+        fresh = other._acquire_lock("ns", "k", 10)
+        assert fresh is not None
+        assert one._release_lock("ns", "k", stale) is False  # compare-and-delete: not the holder anymore
+        assert one._acquire_lock("ns", "k", 10) is None
+
+
+def _hold_lock_then_hang(url: str, ready: Any) -> None:
+    backend = SyncRedisCache(url)
+    ready.put(backend._acquire_lock("ns", "crash", 1.0))
+    time.sleep(60)  # killed before it could release
+
+
+def test_a_crashed_holder_blocks_no_longer_than_the_lock_ttl(redis_url: str) -> None:
+    context = multiprocessing.get_context("spawn")
+    ready = context.Queue()
+    holder = context.Process(target=_hold_lock_then_hang, args=(redis_url, ready))
+    holder.start()
+    try:
+        assert ready.get(timeout=30) is not None
+        os.kill(holder.pid, signal.SIGKILL)  # type: ignore[arg-type]
+        killed_at = time.monotonic()
+        with SyncRedisCache(redis_url) as backend:
+            while (token := backend._acquire_lock("ns", "crash", 5)) is None:
+                time.sleep(0.02)
+            waited = time.monotonic() - killed_at
+        assert token is not None
+        assert waited <= 1.0 + 0.2
+    finally:
+        holder.join(timeout=10)
+
+
+def _race_for_lock(url: str, start_at: float, results: Any) -> None:
+    backend = SyncRedisCache(url)
+    while time.time() < start_at:
+        time.sleep(0.001)
+    results.put(backend._acquire_lock("ns", "race", 30))
+    backend.close()
+
+
+def test_four_processes_race_for_one_lock(redis_url: str) -> None:
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    start_at = time.time() + 2.0
+    processes = [context.Process(target=_race_for_lock, args=(redis_url, start_at, results)) for _ in range(4)]
+    for process in processes:
+        process.start()
+    tokens = [results.get(timeout=30) for _ in processes]
+    for process in processes:
+        process.join(timeout=10)
+    assert sum(token is not None for token in tokens) == 1
+
+
+@pytest.mark.parametrize("backend_class", [RedisCache, SyncRedisCache])
+def test_lock_ttl_must_be_positive(redis_url: str, backend_class: Any) -> None:
+    backend = backend_class(redis_url)
+
+    def acquire(ttl: float) -> Any:
+        result = backend._acquire_lock("ns", "k", ttl)
+        return asyncio.run(result) if asyncio.iscoroutine(result) else result
+
+    for ttl in (0, -1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="lock ttl"):
+            acquire(ttl)
