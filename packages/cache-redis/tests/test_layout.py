@@ -164,7 +164,7 @@ async def test_batches_on_a_cluster_take_one_round_trip_per_node(cluster_url: st
         client = backend.client
         assert isinstance(client, redis.asyncio.cluster.RedisCluster)
         await backend.put_many({f"k{i}": i for i in range(100)}, ttl=60)
-        names = {client.get_node_from_key(f"cache:default:k{i}").name for i in range(100)}
+        names = {getattr(client.get_node_from_key(f"cache:default:k{i}"), "name", None) for i in range(100)}
         assert len(names) == 3  # the keys spread over every node: no hash tags
         nodes = client.get_primaries()
         start = [_reads(node.host, int(node.port)) for node in nodes]
