@@ -21,7 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-__all__ = ["REPLICA_SET", "MongoServer", "external_url", "find_mongod", "free_port", "mongod_or_skip"]
+__all__ = ["REPLICA_SET", "CommandLog", "MongoServer", "external_url", "find_mongod", "free_port", "mongod_or_skip"]
 
 REPLICA_SET = "rs0"
 
@@ -113,7 +113,9 @@ class MongoServer:
         ]  # fmt: skip
         if self.replica_set:
             command += ["--replSet", REPLICA_SET]
-        self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._process = subprocess.Popen(  # noqa: S603 - fixed arguments, binary from find_mongod()
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
             self._wait_until_answering()
             if self.replica_set:
@@ -170,7 +172,8 @@ class MongoServer:
         with self._admin() as client:
             while True:
                 if self._process is None or self._process.poll() is not None:
-                    msg = f"mongod exited at startup (code {self._process and self._process.returncode}); log:\n{self._log_tail()}"
+                    code = self._process and self._process.returncode
+                    msg = f"mongod exited at startup (code {code}); log:\n{self._log_tail()}"
                     raise RuntimeError(msg)
                 try:
                     client.admin.command("ping")
@@ -214,3 +217,30 @@ def external_url(*, replica_set: bool = False) -> str | None:
     """``MONGODB_REPLSET_URL`` or ``MONGODB_URL``: an existing server to use instead of starting one."""
     return os.environ.get("MONGODB_REPLSET_URL" if replica_set else "MONGODB_URL") or None
 
+
+try:
+    from pymongo import monitoring
+except ImportError:  # pragma: no cover - CommandLog needs pymongo; the server helpers import it only when run
+    pass
+else:
+
+    class CommandLog(monitoring.CommandListener):
+        """Records the names of the commands a client sends: pass ``event_listeners=[log]`` to the client."""
+
+        def __init__(self) -> None:
+            self.names: list[str] = []
+
+        def count(self, name: str) -> int:
+            return self.names.count(name)
+
+        def clear(self) -> None:
+            self.names.clear()
+
+        def started(self, event: monitoring.CommandStartedEvent) -> None:
+            self.names.append(event.command_name)
+
+        def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+            pass
+
+        def failed(self, event: monitoring.CommandFailedEvent) -> None:
+            pass

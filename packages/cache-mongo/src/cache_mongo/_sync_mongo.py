@@ -1,0 +1,175 @@
+# Generated from _async_mongo.py by scripts/unasync.py. Do not edit: edit the async file and rerun.
+"""``SyncMongoCache``: the MongoDB backend on PyMongo's sync client.
+
+``_sync_mongo.py`` (``SyncMongoCache``) is generated from ``_async_mongo.py`` by ``scripts/unasync.py``.
+"""
+
+from __future__ import annotations
+
+import threading
+import secrets
+from typing import Any, ClassVar
+
+from cache_core import Backend, CircuitBreaker, Clock, Entry, JsonSerializer, Serializer
+from pymongo import MongoClient, ReplaceOne, ReturnDocument
+from pymongo.synchronous.collection import Collection
+from pymongo.synchronous.database import Database
+from pymongo.errors import ConfigurationError, DuplicateKeyError
+
+from ._documents import (
+    CODEC_OPTIONS,
+    ENTRY_INDEXES,
+    LOCK_INDEXES,
+    NO_FOREIGN_TYPES,
+    READ_FIELDS,
+    TIMEOUT_ERRORS,
+    check_names,
+    client_options,
+    date,
+    entry_document,
+    entry_id,
+    entry_of,
+    lock_update,
+    source_kind,
+)
+
+
+class SyncMongoCache(Backend):
+    """Cache entries in a MongoDB collection through PyMongo's sync client.
+
+    Args:
+        uri: a MongoDB URI (we create the client and close it in ``close()``), or a client,
+            database or collection you own (PyMongo's sync ones); we never close those.
+        database: database name when ``uri`` is a URI or client.
+        collection: collection of the entries; locks go to ``<collection>.locks``.
+        serializer: ``JsonSerializer()`` by default; payloads are stored as BSON binary.
+        clock: source of time for expiry.
+        breaker: ``True`` for a default ``CircuitBreaker``, ``False`` for none, or your own.
+        **pymongo_kwargs: passed to the client. Unless set here or in the URI,
+            ``timeoutMS`` (each whole operation) and ``serverSelectionTimeoutMS`` default to
+            2000; setting one of PyMongo's per-phase timeouts leaves ``timeoutMS`` unset.
+
+    Raises ``ValueError`` for a malformed URI, option or name; timeouts surface as
+    ``BackendTimeoutError``, other server failures as ``BackendError``.
+    """
+
+    timeout_errors = TIMEOUT_ERRORS
+    sync_alternative: ClassVar[str | None] = "SyncMongoCache"
+
+    def __init__(
+        self,
+        uri: str | MongoClient[Any] | Database[Any] | Collection[Any] = "mongodb://localhost:27017",
+        *,
+        database: str = "cache",
+        collection: str = "entries",
+        serializer: Serializer | None = None,
+        clock: Clock | None = None,
+        breaker: CircuitBreaker | bool = True,
+        **pymongo_kwargs: Any,
+    ) -> None:
+        kind = source_kind(uri, MongoClient, Database, Collection, NO_FOREIGN_TYPES)
+        check_names(database, collection)
+        if pymongo_kwargs and kind != "uri":
+            msg = f"client options {sorted(pymongo_kwargs)} only apply when a URI is given, not a {kind}"
+            raise TypeError(msg)
+        chosen = (CircuitBreaker() if breaker else None) if isinstance(breaker, bool) else breaker
+        super().__init__(serializer=serializer or JsonSerializer(), clock=clock, breaker=chosen)
+        self._owned_client: MongoClient[Any] | None = None
+        source: Any = uri
+        if isinstance(uri, str):
+            try:
+                source = self._owned_client = MongoClient(uri, **client_options(uri, pymongo_kwargs))
+            except (ConfigurationError, ValueError) as exc:
+                msg = f"invalid MongoDB URI or client option: {exc}"
+                raise ValueError(msg) from exc
+        if kind in ("uri", "client"):
+            source = source[database]
+        if kind != "collection":
+            source = source[collection]
+        entries = source.with_options(codec_options=CODEC_OPTIONS)
+        self._entries: Collection[dict[str, Any]] = entries
+        locks = entries.database[f"{entries.name}.locks"].with_options(codec_options=CODEC_OPTIONS)
+        self._locks: Collection[dict[str, Any]] = locks
+        self._indexed = False
+        self._index_lock = threading.Lock()
+
+    def _ensure_indexes(self) -> None:
+        """Create the TTL and namespace indexes once per backend, on its first write."""
+        with self._index_lock:
+            if not self._indexed:
+                self._entries.create_indexes(ENTRY_INDEXES)
+                self._locks.create_indexes(LOCK_INDEXES)
+                self._indexed = True
+
+    def _get(self, namespace: str, key: str) -> Entry | None:
+        document = self._entries.find_one({"_id": entry_id(namespace, key)}, READ_FIELDS)
+        return None if document is None else entry_of(document)
+
+    def _get_many(self, namespace: str, keys: list[str]) -> list[Entry | None]:
+        ids = [entry_id(namespace, key) for key in keys]
+        cursor = self._entries.find({"_id": {"$in": ids}}, {"value": True, "expires_at": True})
+        found = {document["_id"]["key"]: entry_of(document) for document in cursor}
+        return [found.get(key) for key in keys]
+
+    def _put(self, namespace: str, key: str, payload: Any, ttl: float | None, expires_at: float | None) -> None:
+        if not self._indexed:
+            self._ensure_indexes()
+        document = entry_document(namespace, key, payload, expires_at)
+        self._entries.replace_one({"_id": document["_id"]}, document, upsert=True)
+
+    def _put_many(
+        self, namespace: str, items: list[tuple[str, Any]], ttl: float | None, expires_at: float | None
+    ) -> None:
+        if not self._indexed:
+            self._ensure_indexes()
+        documents = [entry_document(namespace, key, payload, expires_at) for key, payload in items]
+        self._entries.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in documents], ordered=True)
+
+    def _remove(self, namespace: str, key: str) -> bool:
+        return (self._entries.delete_one({"_id": entry_id(namespace, key)})).deleted_count == 1
+
+    def _remove_expired(self, now: float) -> int:
+        return (self._entries.delete_many({"expires_at": {"$lte": date(now)}})).deleted_count
+
+    def _clear(self, namespace: str | None) -> None:
+        if not self._indexed:
+            self._ensure_indexes()
+        self._entries.delete_many({} if namespace is None else {"_id.ns": namespace})
+
+    def _close(self) -> None:
+        if self._owned_client is not None:
+            self._owned_client.close()
+
+    def _acquire_lock(self, namespace: str, key: str, ttl: float) -> str | None:
+        """Take the cross-process lock on ``key`` for ``ttl`` seconds; return its token, or ``None`` if held."""
+        if not self._indexed:
+            self._ensure_indexes()
+        token = secrets.token_hex(16)
+        try:
+            document = self._locks.find_one_and_update(
+                {"_id": entry_id(namespace, key)},
+                lock_update(token, ttl),
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError:  # another process inserted the lock between our read and write
+            return None
+        return token if document is not None and document.get("token") == token else None
+
+    def _release_lock(self, namespace: str, key: str, token: str) -> bool:
+        """Release the lock if ``token`` still holds it; return whether it did."""
+        result = self._locks.delete_one({"_id": entry_id(namespace, key), "token": token})
+        return result.deleted_count == 1
+
+    def __repr__(self) -> str:
+        state = " closed" if self._closed else ""
+        return f"<{type(self).__name__} {self._entries.database.name}.{self._entries.name}{state}>"
+
+
+class MongoBackend(SyncMongoCache):
+    """cachetoolz's name: ``MongoBackend(host='localhost', database='cache', **kwargs)``."""
+
+    sync_alternative: ClassVar[str | None] = "MongoBackend"
+
+    def __init__(self, host: str = "localhost", database: str = "cache", **kwargs: Any) -> None:
+        super().__init__(host, database=database, **kwargs)
