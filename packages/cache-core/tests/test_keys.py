@@ -163,9 +163,9 @@ class Plain:
 
 
 class Tagged:
-    """Default repr, no ``__dict__``: a new one takes a dead one's memory at once."""
+    """Default repr, no ``__dict__``, too big for pymalloc: a new one takes a dead one's memory."""
 
-    __slots__ = ("__weakref__", "label")
+    __slots__ = ("__weakref__", "label", *(f"_padding{n}" for n in range(80)))
 
     def __init__(self, label: str) -> None:
         self.label = label

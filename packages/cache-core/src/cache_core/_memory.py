@@ -111,6 +111,11 @@ class SyncDictCache(Backend):
         space = self._values.get(namespace)
         if space is None or key not in space:
             return None
+        if self._order is not None:  # a read by get_many is a use too
+            try:
+                self._order.move_to_end((namespace, key))
+            except KeyError:  # removed by another thread since the read
+                pass
         return space[key], self._expiry.get(namespace, {}).get(key)
 
     def _put(self, namespace: str, key: str, payload: Any, ttl: float | None, expires_at: float | None) -> None:
