@@ -53,43 +53,46 @@ def fresh_default_backend() -> Iterator[DictCache]:
 
 
 class Rows:
-    """Storage for the test backends below; every operation raises ``failure`` while it is set.
+    """Storage for the test backends below; operations in ``failing`` raise ``failure`` while it is set.
 
     The failure stands for a storage that is down: the backends' own contract is to turn
     it into ``BackendError`` for direct calls and into fail-open for decorated calls.
     """
 
+    OPERATIONS = frozenset({"get", "put", "remove", "remove_expired", "clear"})
+
     def __init__(self) -> None:
         self.rows: dict[tuple[str, str], Entry] = {}
         self.failure: Exception | None = None
+        self.failing = self.OPERATIONS  # which operations raise ``failure``
         self.operations = 0
 
-    def check(self) -> None:
+    def check(self, operation: str) -> None:
         self.operations += 1
-        if self.failure is not None:
+        if self.failure is not None and operation in self.failing:
             raise self.failure
 
     def get(self, namespace: str, key: str) -> Entry | None:
-        self.check()
+        self.check("get")
         return self.rows.get((namespace, key))
 
     def put(self, namespace: str, key: str, payload: Any, expires_at: float | None) -> None:
-        self.check()
+        self.check("put")
         self.rows[namespace, key] = (payload, expires_at)
 
     def remove(self, namespace: str, key: str) -> bool:
-        self.check()
+        self.check("remove")
         return self.rows.pop((namespace, key), None) is not None
 
     def remove_expired(self, now: float) -> int:
-        self.check()
+        self.check("remove_expired")
         doomed = [place for place, (_, at) in self.rows.items() if at is not None and at <= now]
         for place in doomed:
             del self.rows[place]
         return len(doomed)
 
     def clear(self, namespace: str | None) -> None:
-        self.check()
+        self.check("clear")
         for place in [place for place in self.rows if namespace is None or place[0] == namespace]:
             del self.rows[place]
 

@@ -32,7 +32,7 @@ from typing import (
 from ._async_backend import AsyncBackend
 from ._errors import BackendError
 from ._keys import KeyFunction, KeyGenerator, KeyMaker, KeyMakerFunction, check_key_options, key_function
-from ._policy import DEFAULT_NAMESPACE, MISSING, check_namespace
+from ._policy import DEFAULT_NAMESPACE, MISSING, BackendPolicy, check_namespace
 from ._serializers import Serializer
 from ._sync_backend import Backend
 from ._ttl import TTL, TTLResolver, ttl_resolver
@@ -144,6 +144,8 @@ class _Outages:
         if count is None:
             logger.warning("cache backend %r failed in %s; serving uncached results: %s", backend, where, exc)
             self._down[backend] = 1
+            if isinstance(backend, BackendPolicy):  # so that a hit, too, ends the outage
+                backend._recovered = self.succeeded
         else:
             self._down[backend] = count + 1
             logger.debug("cache backend %r still failing in %s: %s", backend, where, exc)
@@ -152,6 +154,8 @@ class _Outages:
         if self._down:
             count = self._down.pop(backend, None)
             if count is not None:
+                if isinstance(backend, BackendPolicy):
+                    backend._recovered = None
                 logger.warning("cache backend %r works again after %d failed operations", backend, count)
 
 

@@ -74,6 +74,8 @@ class BackendPolicy:
     sync_alternative: ClassVar[str | None] = None
 
     nonblocking: Any = None
+    #: Set by the decorators' outage log while this backend is failing; called on the next success.
+    _recovered: Callable[[BackendPolicy], None] | None = None
 
     def __init__(
         self,
@@ -109,9 +111,11 @@ class BackendPolicy:
             self.breaker.allow()
 
     def _succeeded(self) -> None:
-        """Called after a primitive returned: closes the circuit breaker."""
+        """Called after a primitive returned: closes the circuit breaker, ends a logged outage."""
         if self.breaker is not None:
             self.breaker.record_success()
+        if self._recovered is not None:
+            self._recovered(self)
 
     def _failure(self, operation: str, exc: Exception) -> CacheError:
         """The ``CacheError`` to raise for a primitive that raised ``exc``; counts storage failures."""
