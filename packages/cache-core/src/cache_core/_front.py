@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar, overload
 
 from ._async_backend import AsyncBackend
@@ -82,7 +82,9 @@ class Cache:
         return f"Cache({self.backend!r})"
 
     @overload
-    def __call__(self, fn: Callable[P, Any], /) -> Any: ...
+    def __call__(self, fn: Callable[P, Awaitable[T]], /) -> AsyncCachedFunction[P, T]: ...  # type: ignore[overload-overlap]
+    @overload
+    def __call__(self, fn: Callable[P, R], /) -> CachedFunction[P, R]: ...
     @overload
     def __call__(
         self,
@@ -114,6 +116,10 @@ class Cache:
         check_options(**{name: settings[name] for name in _OPTIONS if name != "fail_open"})
         return decorator
 
+    @overload
+    def clear(self, fn: F, /) -> F: ...
+    @overload
+    def clear(self, fn: None = None, /, *, namespaces: Sequence[str] | str = ...) -> Callable[[F], F]: ...
     def clear(self, fn: Any = None, /, *, namespaces: Sequence[str] | str = (DEFAULT_NAMESPACE,)) -> Any:
         """Decorate a function so each successful call then clears ``namespaces``.
 
