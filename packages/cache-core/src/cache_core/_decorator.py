@@ -239,13 +239,13 @@ class _State:
         "flights_lock",
         "fn",
         "found",
-        "hits",
         "is_async",
         "key",
         "lock",
         "lock_ttl",
         "misses",
         "namespace",
+        "on_bind",
         "read",
         "serializer",
         "slot",
@@ -274,11 +274,12 @@ class _State:
         self.namespace = namespace
         self.serializer = serializer
         self.fail_open = fail_open
-        self.hits = self.misses = self.errors = 0
+        self.misses = self.errors = 0  # hits are counted in the wrapper's closure
         self.flights: dict[str, Any] = {}
         self.flights_lock = threading.Lock()
         self.backend: AnyBackend | None = None
         self.slot: Slot | None = None
+        self.on_bind: Callable[[], None] | None = None
         self.read: Callable[[str], Any] | None = None
         self.store: Callable[..., Any] | None = None
         self.aread: Callable[[str], Awaitable[Any]] | None = None
@@ -312,9 +313,8 @@ class _State:
             self.read = self.store = None
             self.aread = functools.partial(backend._lookup, namespace, serializer=serializer)
             self.async_store = backend._store
-
-    def info(self) -> CacheInfo:
-        return CacheInfo(hits=self.hits, misses=self.misses, errors=self.errors)
+        if self.on_bind is not None:
+            self.on_bind()
 
     def swallow(self, exc: BackendError, where: str) -> None:
         """Fail-open: count and log a backend failure, or re-raise it when asked to."""
@@ -557,13 +557,44 @@ def _sync_view(backend: AnyBackend | None) -> Backend:
     return view
 
 
+class _HitPath:
+    """What a wrapper reads on every call, kept in closure cells and refreshed on rebinding.
+
+    ``direct`` is the namespace dict's ``get`` of an in-process backend without LRU
+    order; while ``expiry`` (that namespace's expiry dict) is empty, a dict hit is final.
+    """
+
+    __slots__ = ("direct", "expiry", "read")
+
+    def __init__(self, state: _State) -> None:
+        self.read = state.read
+        view = getattr(state.read, "direct", None)
+        if view is not None and not view[2]:
+            self.direct: Callable[[str, Any], Any] | None = view[0].get
+            self.expiry: dict[str, float] | None = view[1]
+        else:
+            self.direct = self.expiry = None
+
+
 def _sync_wrapper(state: _State) -> Callable[..., Any]:
     fn, make_key, namespace, missing = state.fn, state.key, state.namespace, MISSING
     remembered = _memo_get(make_key)
+    path = _HitPath(state)
+    read, direct, expiry = path.read, path.direct, path.expiry
+
+    def rebind() -> None:
+        nonlocal read, direct, expiry
+        path = _HitPath(state)
+        read, direct, expiry = path.read, path.direct, path.expiry
+
+    state.on_bind = rebind
+    hits = 0
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        # Performance over tidiness: the key maker's memo is consulted inline.
+        nonlocal hits
+        # Performance over tidiness: the key maker's memo is consulted inline, and the
+        # per-call state sits in closure cells rather than attributes.
         try:
             key = None if kwargs else remembered(args)
         except TypeError:  # unhashable arguments
@@ -571,22 +602,27 @@ def _sync_wrapper(state: _State) -> Callable[..., Any]:
         if key is None:
             key = make_key(args, kwargs)
         try:
-            value = state.read(key)  # type: ignore[misc]
+            value = direct(key, missing) if direct is not None and not expiry else read(key)  # type: ignore[misc]
         except BackendError as exc:
             state.swallow(exc, "get")
             value = missing
         if value is not missing:
-            state.hits += 1
+            hits += 1
             return value
         return state.miss(key, args, kwargs)
+
+    def cache_info() -> CacheInfo:
+        return CacheInfo(hits=hits, misses=state.misses, errors=state.errors)
 
     def invalidate(*args: Any, **kwargs: Any) -> bool:
         return _sync_view(state.backend).remove(make_key(args, kwargs), namespace=namespace)
 
     def cache_clear() -> None:
+        nonlocal hits
         _sync_view(state.backend).clear(namespace)
-        state.hits = state.misses = state.errors = 0
+        hits = state.misses = state.errors = 0
 
+    wrapper.cache_info = cache_info  # type: ignore[attr-defined]
     wrapper.invalidate = invalidate  # type: ignore[attr-defined]
     wrapper.cache_clear = cache_clear  # type: ignore[attr-defined]
     return wrapper
@@ -595,9 +631,20 @@ def _sync_wrapper(state: _State) -> Callable[..., Any]:
 def _async_wrapper(state: _State) -> Callable[..., Any]:
     fn, make_key, namespace, missing = state.fn, state.key, state.namespace, MISSING
     remembered = _memo_get(make_key)
+    path = _HitPath(state)
+    read, direct, expiry = path.read, path.direct, path.expiry
+
+    def rebind() -> None:
+        nonlocal read, direct, expiry
+        path = _HitPath(state)
+        read, direct, expiry = path.read, path.direct, path.expiry
+
+    state.on_bind = rebind
+    hits = 0
 
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        nonlocal hits
         try:
             key = None if kwargs else remembered(args)
         except TypeError:  # unhashable arguments
@@ -605,8 +652,9 @@ def _async_wrapper(state: _State) -> Callable[..., Any]:
         if key is None:
             key = make_key(args, kwargs)
         try:
-            read = state.read
-            if read is not None:  # in-process storage: no await on the hit path
+            if direct is not None and not expiry:
+                value = direct(key, missing)
+            elif read is not None:  # in-process storage: no await on the hit path
                 value = read(key)
             else:
                 value = await state.aread(key)  # type: ignore[misc]
@@ -614,9 +662,12 @@ def _async_wrapper(state: _State) -> Callable[..., Any]:
             state.swallow(exc, "get")
             value = missing
         if value is not missing:
-            state.hits += 1
+            hits += 1
             return value
         return await state.amiss(key, args, kwargs)
+
+    def cache_info() -> CacheInfo:
+        return CacheInfo(hits=hits, misses=state.misses, errors=state.errors)
 
     async def invalidate(*args: Any, **kwargs: Any) -> bool:
         backend = state.backend
@@ -626,13 +677,15 @@ def _async_wrapper(state: _State) -> Callable[..., Any]:
         return await backend.remove(key, namespace=namespace)  # type: ignore[union-attr]
 
     async def cache_clear() -> None:
+        nonlocal hits
         backend = state.backend
         if isinstance(backend, Backend):
             backend.clear(namespace)
         else:
             await backend.clear(namespace)  # type: ignore[union-attr]
-        state.hits = state.misses = state.errors = 0
+        hits = state.misses = state.errors = 0
 
+    wrapper.cache_info = cache_info  # type: ignore[attr-defined]
     wrapper.invalidate = invalidate  # type: ignore[attr-defined]
     wrapper.cache_clear = cache_clear  # type: ignore[attr-defined]
     return wrapper
@@ -681,7 +734,6 @@ def decorate(
     )
     slot.attach(state)
     wrapper = _async_wrapper(state) if state.is_async else _sync_wrapper(state)
-    wrapper.cache_info = state.info  # type: ignore[attr-defined]
     wrapper._cache_state = state  # type: ignore[attr-defined]
     return wrapper
 

@@ -81,6 +81,7 @@ class SyncDictCache(Backend):
                     pass
             return value
 
+        read.direct = (space, expiry, order is not None)  # type: ignore[attr-defined]  # inlined by decorators
         return read
 
     def _lookup(self, namespace: str, key: str, serializer: Serializer | None = None) -> Any:
