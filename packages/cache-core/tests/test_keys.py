@@ -307,11 +307,6 @@ def test_different_closures_and_lambdas_never_share_entries() -> None:
     assert key(point, first.append) != key(point, second.append)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug, not fixed here: the decorator's key memo (args -> key) matches equal arguments of "
-    "other types, so kind(True) returns kind(1)'s result only if kind(1) ran first in this process",
-)
 def test_a_call_gets_the_same_key_whatever_ran_before() -> None:
     @cached
     def warmed(x: object) -> str:

@@ -13,7 +13,6 @@ import uuid
 from typing import Any
 
 import pytest
-
 from cache_core import AsyncBackend, Backend, DictCache, Entry, cached
 
 

@@ -31,7 +31,7 @@ from typing import (
 
 from ._async_backend import AsyncBackend
 from ._errors import BackendError
-from ._keys import KeyFunction, KeyGenerator, KeyMaker, KeyMakerFunction, check_key_options, key_function
+from ._keys import MEMO_TYPES, KeyFunction, KeyGenerator, KeyMaker, KeyMakerFunction, check_key_options, key_function
 from ._policy import DEFAULT_NAMESPACE, MISSING, BackendPolicy, check_namespace
 from ._serializers import Serializer
 from ._sync_backend import Backend
@@ -578,7 +578,8 @@ class _HitPath:
 
 def _sync_wrapper(state: _State) -> Callable[..., Any]:
     fn, make_key, namespace, missing = state.fn, state.key, state.namespace, MISSING
-    remembered = _memo_get(make_key)
+    remembered, memo_types = _memo_get(make_key), MEMO_TYPES
+    single = getattr(make_key, "single", False)  # memoized calls always have one argument
     path = _HitPath(state)
     read, direct, expiry = path.read, path.direct, path.expiry
 
@@ -599,6 +600,15 @@ def _sync_wrapper(state: _State) -> Callable[..., Any]:
             key = None if kwargs else remembered(args)
         except TypeError:  # unhashable arguments
             key = None
+        if key is not None:  # the memo answers only the exact types it holds
+            if single:
+                if type(args[0]) not in memo_types:
+                    key = None
+            else:
+                for item in args:
+                    if type(item) not in memo_types:
+                        key = None
+                        break
         if key is None:
             key = make_key(args, kwargs)
         try:
@@ -630,7 +640,8 @@ def _sync_wrapper(state: _State) -> Callable[..., Any]:
 
 def _async_wrapper(state: _State) -> Callable[..., Any]:
     fn, make_key, namespace, missing = state.fn, state.key, state.namespace, MISSING
-    remembered = _memo_get(make_key)
+    remembered, memo_types = _memo_get(make_key), MEMO_TYPES
+    single = getattr(make_key, "single", False)  # memoized calls always have one argument
     path = _HitPath(state)
     read, direct, expiry = path.read, path.direct, path.expiry
 
@@ -649,6 +660,15 @@ def _async_wrapper(state: _State) -> Callable[..., Any]:
             key = None if kwargs else remembered(args)
         except TypeError:  # unhashable arguments
             key = None
+        if key is not None:  # the memo answers only the exact types it holds
+            if single:
+                if type(args[0]) not in memo_types:
+                    key = None
+            else:
+                for item in args:
+                    if type(item) not in memo_types:
+                        key = None
+                        break
         if key is None:
             key = make_key(args, kwargs)
         try:

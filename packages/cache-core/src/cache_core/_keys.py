@@ -117,6 +117,9 @@ def check_key_options(*, key_maker: object, keygen: object, typed: bool) -> None
 
 
 _ADDRESS_MARK = " at 0x"
+
+#: Argument types whose equal values always have equal reprs: the only ones memoized.
+MEMO_TYPES: frozenset[type] = frozenset({str, int, bytes, type(None)})
 _token_counter = itertools.count(1)
 _tokens: dict[int, tuple[weakref.ref[Any], int]] = {}
 
@@ -248,8 +251,9 @@ class ReprKeyMaker(KeyMaker):
         # A call that passes every positional parameter positionally is already in
         # canonical form, so it skips signature binding; anything else binds.
         # A bounded memo of recent argument tuples -> key saves the repr on hot keys.
-        # Equal tuples share a key ((1,) == (1.0,)), which is what typed=False means;
-        # keys holding identity tokens and unhashable arguments are never memoized.
+        # It holds only tuples of exact str/int/bytes/None, the types whose equal values
+        # have equal reprs, and answers only such tuples, so a memoized key is always the
+        # one the repr would give (1.0 never finds the key of 1).
         memo: dict[tuple[Any, ...], str] = {}
         remembered = memo.get
         limit = self.memo_size
@@ -263,20 +267,21 @@ class ReprKeyMaker(KeyMaker):
                 found = None
                 hashable = False
             else:
-                if found is not None:
+                if found is not None and all(type(item) in MEMO_TYPES for item in args):
                     return found
                 hashable = True
             text = repr(args)
             if mark in text:
                 return finish(_safe_repr(args))
             result = finish(text)
-            if hashable and limit:
+            if hashable and limit and all(type(item) in MEMO_TYPES for item in args):
                 if len(memo) >= limit:
                     memo.clear()
                 memo[args] = result
             return result
 
         key.memo = memo  # type: ignore[attr-defined]  # read by the decorator's inlined hit path
+        key.single = positional == 1 and not varargs  # type: ignore[attr-defined]
         return key
 
     def _finisher(self, prefix: str) -> Callable[[str], str]:
