@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
-import os
+import json
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +18,8 @@ import redis.exceptions
 from cache_core import cached
 from cache_redis import RedisCache, SyncRedisCache
 from cache_redis._shared import ReadCoalescer
+
+WORKER = Path(__file__).with_name("_lock_worker.py")
 
 
 async def _stampede(backend: RedisCache) -> None:
@@ -132,20 +136,28 @@ def test_an_expired_lock_taken_by_another_cannot_be_released_by_the_first(redis_
         assert one._acquire_lock("ns", "k", 10) is None
 
 
-def _hold_lock_then_hang(url: str, ready: Any) -> None:
-    backend = SyncRedisCache(url)
-    ready.put(backend._acquire_lock("ns", "crash", 1.0))
-    time.sleep(60)  # killed before it could release
+def _start_workers(mode: str, url: str, count: int, *, delay: float = 1.5) -> list[subprocess.Popen[str]]:
+    """``count`` processes running ``_lock_worker.py``, all starting their work at the same instant."""
+    start_at = str(time.time() + delay)
+    command = [sys.executable, str(WORKER), mode, url, start_at]
+    return [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(count)]
+
+
+def _outputs(workers: list[subprocess.Popen[str]]) -> list[Any]:
+    outputs = []
+    for worker in workers:
+        out, _ = worker.communicate(timeout=60)
+        assert worker.returncode == 0
+        outputs.append(json.loads(out))
+    return outputs
 
 
 def test_a_crashed_holder_blocks_no_longer_than_the_lock_ttl(redis_url: str) -> None:
-    context = multiprocessing.get_context("spawn")
-    ready = context.Queue()
-    holder = context.Process(target=_hold_lock_then_hang, args=(redis_url, ready))
-    holder.start()
+    (holder,) = _start_workers("hold", redis_url, 1, delay=0)
     try:
-        assert ready.get(timeout=30) is not None
-        os.kill(holder.pid, signal.SIGKILL)  # type: ignore[arg-type]
+        assert holder.stdout is not None
+        assert json.loads(holder.stdout.readline()) is not None  # holds the lock, TTL 1 s
+        holder.send_signal(signal.SIGKILL)
         killed_at = time.monotonic()
         with SyncRedisCache(redis_url) as backend:
             while (token := backend._acquire_lock("ns", "crash", 5)) is None:
@@ -154,28 +166,22 @@ def test_a_crashed_holder_blocks_no_longer_than_the_lock_ttl(redis_url: str) -> 
         assert token is not None
         assert waited <= 1.0 + 0.2
     finally:
-        holder.join(timeout=10)
-
-
-def _race_for_lock(url: str, start_at: float, results: Any) -> None:
-    backend = SyncRedisCache(url)
-    while time.time() < start_at:
-        time.sleep(0.001)
-    results.put(backend._acquire_lock("ns", "race", 30))
-    backend.close()
+        holder.kill()
+        holder.communicate(timeout=10)
 
 
 def test_four_processes_race_for_one_lock(redis_url: str) -> None:
-    context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    start_at = time.time() + 2.0
-    processes = [context.Process(target=_race_for_lock, args=(redis_url, start_at, results)) for _ in range(4)]
-    for process in processes:
-        process.start()
-    tokens = [results.get(timeout=30) for _ in processes]
-    for process in processes:
-        process.join(timeout=10)
+    tokens = _outputs(_start_workers("race", redis_url, 4))
     assert sum(token is not None for token in tokens) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["cached-sync", "cached-async"])
+def test_four_processes_one_cold_key_under_lock_run_the_function_once(redis_url: str, mode: str) -> None:
+    results = _outputs(_start_workers(mode, redis_url, 4))
+    assert results == [{"x": 7, "runs": 1}] * 4
+    with redis.Redis.from_url(redis_url) as client:
+        assert client.get("test:function-runs") == b"1"
 
 
 @pytest.mark.parametrize("backend_class", [RedisCache, SyncRedisCache])

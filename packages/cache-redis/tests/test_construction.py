@@ -10,7 +10,7 @@ import redis
 import redis.asyncio
 import redis.asyncio.cluster
 import redis.cluster
-from cache_core import CircuitBreaker, JsonSerializer, PickleSerializer, cached
+from cache_core import BackendError, CircuitBreaker, JsonSerializer, PickleSerializer, cached
 from cache_redis import AsyncRedisBackend, RedisBackend, RedisCache, SyncRedisCache
 
 BACKENDS = [RedisCache, SyncRedisCache]
@@ -118,6 +118,12 @@ def test_serializer_and_breaker_defaults(backend_class: Any) -> None:
 def test_cluster_url_builds_a_cluster_client() -> None:
     backend = RedisCache("redis://127.0.0.1:1/0", cluster=True)
     assert isinstance(backend.client, redis.asyncio.cluster.RedisCluster)
+
+
+def test_unreachable_cluster_for_the_sync_backend_is_a_backend_error() -> None:
+    with pytest.raises(BackendError, match="cannot reach Redis") as caught:
+        SyncRedisCache("redis://user:s3cret@127.0.0.1:1/0", cluster=True)
+    assert "s3cret" not in str(caught.value)
 
 
 def test_a_sync_function_with_the_async_backend_names_the_sync_one() -> None:

@@ -116,7 +116,7 @@ async def test_direct_calls_raise_backend_errors_then_the_breaker_skips(own_redi
     with pytest.raises(BackendUnavailableError, match="consecutive failures"):
         await backend.put("k", 2)
     with pytest.raises(BackendUnavailableError):
-        await backend._acquire_lock("default", "k", 1)
+        await backend._try_lock("default", "k", 1)
     assert time.monotonic() - started < 0.05
     await backend.close()
 

@@ -31,7 +31,7 @@ def test_sync_redis_backend_with_cache_front(redis_url: str, admin: redis.Redis)
         calls.append("echo")
         return value
 
-    @cache.clear(namespaces=["bar"])  # type: ignore[untyped-decorator]  # core: Cache.clear returns Any
+    @cache.clear(namespaces=["bar"])
     def reset_bar() -> None:
         calls.append("reset")
 

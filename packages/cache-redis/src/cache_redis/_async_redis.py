@@ -134,28 +134,15 @@ class RedisCache(AsyncBackend):
         if self._owned:
             await self._client.aclose()
 
-    # -- cross-process single flight ------------------------------------------------------
+    # -- cross-process lock (the template's _try_lock/_unlock add the error policy) ------------
 
     async def _acquire_lock(self, namespace: str, key: str, ttl: float) -> str | None:
-        """Take the lock on ``key`` for ``ttl`` seconds; return the token that releases it, or ``None`` if held."""
-        px, token = lock_milliseconds(ttl), new_token()
-        self._ensure_open()
-        try:
-            acquired = await self._client.set(self._keys.lock(namespace, key), token, nx=True, px=px)
-        except Exception as exc:
-            raise self._failure("acquire_lock", exc)  # noqa: B904 - _failure sets __cause__
-        self._succeeded()
+        token = new_token()
+        acquired = await self._client.set(self._keys.lock(namespace, key), token, nx=True, px=lock_milliseconds(ttl))
         return token if acquired else None
 
     async def _release_lock(self, namespace: str, key: str, token: str) -> bool:
-        """Release the lock if ``token`` still holds it (it may have expired and been taken since)."""
-        self._ensure_open()
-        try:
-            released = await self._client.eval(RELEASE_LOCK, 1, self._keys.lock(namespace, key), token)
-        except Exception as exc:
-            raise self._failure("release_lock", exc)  # noqa: B904 - _failure sets __cause__
-        self._succeeded()
-        return bool(released)
+        return bool(await self._client.eval(RELEASE_LOCK, 1, self._keys.lock(namespace, key), token))
 
     def __repr__(self) -> str:
         state = " closed" if self._closed else ""

@@ -24,9 +24,10 @@ import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
-from cache_core import CircuitBreaker, EncodeError, Entry
+from cache_core import BackendError, CircuitBreaker, EncodeError, Entry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisClusterException, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 #: Driver exceptions mapped to ``BackendTimeoutError``.
@@ -233,6 +234,9 @@ def connect(
         except ValueError as exc:
             msg = f"bad Redis URL {redact(url)!r}: {exc}"
             raise ValueError(msg) from None
+        except (RedisError, RedisClusterException) as exc:  # redis-py's sync RedisCluster connects at once
+            msg = f"cannot reach Redis at {redact(url)!r}: {exc}"
+            raise BackendError(msg) from exc
         check_decoding(client.get_encoder().decode_responses)  # also set by the URL's query
         return client, True, redact(url)
     if redis_kwargs or cluster:
