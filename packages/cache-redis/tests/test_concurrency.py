@@ -195,3 +195,23 @@ def test_lock_ttl_must_be_positive(redis_url: str, backend_class: Any) -> None:
     for ttl in (0, -1, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="lock ttl"):
             acquire(ttl)
+
+
+@pytest.mark.parametrize("backend_class", [RedisCache, SyncRedisCache])
+def test_lock_on_a_cluster(cluster_url: str, backend_class: Any) -> None:
+    async def body() -> None:
+        backend = backend_class(cluster_url, cluster=True)
+
+        async def call(name: str, *args: Any) -> Any:
+            result = getattr(backend, name)(*args)
+            return await result if asyncio.iscoroutine(result) else result
+
+        tokens = [await call("_try_lock", "ns", f"k{i}", 10) for i in range(20)]  # keys on every node
+        assert all(tokens)
+        assert await call("_try_lock", "ns", "k0", 10) is None
+        assert await call("_unlock", "ns", "k0", "not-the-token") is False
+        assert all([await call("_unlock", "ns", f"k{i}", token) for i, token in enumerate(tokens)])
+        assert await call("_try_lock", "ns", "k0", 10) is not None
+        await call("close")
+
+    asyncio.run(body())
