@@ -48,9 +48,6 @@ ENTRY_INDEXES: Final = [
 ]
 LOCK_INDEXES: Final = [IndexModel("expires_at", expireAfterSeconds=0, name="expires_at_ttl")]
 
-#: Fields a read needs (skips decoding the ``_id``).
-READ_FIELDS: Final = {"_id": False, "value": True, "expires_at": True}
-
 #: Owned objects the async backend accepts besides PyMongo's, by class name (Motor is not a dependency).
 MOTOR_TYPES: Final = {
     "AsyncIOMotorClient": "client",
@@ -124,7 +121,7 @@ def entry_document(namespace: str, key: str, payload: bytes, expires_at: float |
 
 
 def entry_of(document: dict[str, Any]) -> Entry:
-    """``(payload, expires_at)`` from a document read with ``READ_FIELDS``."""
+    """``(payload, expires_at)`` from an entry document."""
     expires_at = document.get("expires_at")
     return document["value"], None if expires_at is None else int(expires_at) / 1000
 
