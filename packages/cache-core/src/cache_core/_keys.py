@@ -189,9 +189,10 @@ class ReprKeyMaker(KeyMaker):
         hash: a hashlib-style constructor (``hashlib.sha256``); the argument part of
             the key becomes its hex digest. Without ``max_length`` every key is hashed.
         max_length: hash only keys longer than this (``hashlib.sha256`` if no ``hash``).
-        typed: arguments of different types are cached separately even when they
-            compare equal. Without it, equal arguments (``1``, ``1.0``, ``True``) may
-            share an entry, as with ``functools.lru_cache``.
+        typed: also put the argument types in the key, so arguments whose ``repr``
+            agrees but whose types differ (a ``str`` subclass, an enum with a plain
+            ``repr``) are cached separately. ``1``, ``1.0`` and ``True`` never share an
+            entry either way: their reprs differ.
         memo_size: how many recent argument tuples remember their key, so hot keys skip
             the ``repr`` (0 turns it off).
     """
