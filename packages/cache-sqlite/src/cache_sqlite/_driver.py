@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from contextlib import closing
 from typing import Any
 
 import aiosqlite
 
-from ._schema import Queries, check_location, open_error
+from ._schema import Queries, check_location, is_busy, open_error
 
 AsyncConnection = aiosqlite.Connection
 
@@ -78,11 +79,18 @@ def prepare_file(path: str, queries: Queries, busy_timeout: float) -> None:
     written), ``PermissionError`` for a file the cache cannot write.
     """
     check_location(path)
-    try:
-        with closing(sqlite3.connect(path, **_options(busy_timeout))) as connection:
-            sql, parameters = queries.inspect
-            queries.check_tables(connection.execute(sql, parameters).fetchall(), path)
-            connection.executescript(queries.setup)
-            connection.executescript(queries.write_probe)
-    except sqlite3.Error as exc:
-        raise open_error(path, exc, busy_timeout) from exc
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            with closing(sqlite3.connect(path, **_options(busy_timeout))) as connection:
+                sql, parameters = queries.inspect
+                queries.check_tables(connection.execute(sql, parameters).fetchall(), path)
+                connection.executescript(queries.setup)
+                connection.executescript(queries.write_probe)
+            return
+        except sqlite3.Error as exc:
+            # Two connections switching a new file to WAL together: one gets "database is locked" at
+            # once, without SQLite's busy handler. The setup is idempotent, so try again until the timeout.
+            if not (is_busy(exc) and time.monotonic() < deadline):
+                raise open_error(path, exc, busy_timeout) from exc
+        time.sleep(0.01)

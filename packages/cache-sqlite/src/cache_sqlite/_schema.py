@@ -329,7 +329,7 @@ def _is(exc: BaseException, code: int, *phrases: str) -> bool:
     return any(phrase in str(exc) for phrase in phrases)
 
 
-def _is_busy(exc: BaseException) -> bool:
+def is_busy(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.OperationalError) and (
         _is(exc, 5, "database is locked") or _is(exc, 6, "database table is locked")
     )
@@ -341,7 +341,7 @@ class DatabaseBusyError(TimeoutError):
 
 def as_timeout(exc: Exception, busy_timeout: float) -> Exception:
     """Turn SQLite's 'database is locked' into a ``TimeoutError`` for the core's ``timeout_errors``."""
-    if not _is_busy(exc):
+    if not is_busy(exc):
         return exc
     error = DatabaseBusyError(f"{exc} (another connection held it longer than busy_timeout={busy_timeout}s)")
     error.__cause__ = exc
@@ -359,7 +359,7 @@ def open_error(path: str, exc: sqlite3.Error, busy_timeout: float) -> Exception:
             f"cannot open {path} for writing ({exc}); the cache needs write access to the file and to its "
             f"directory (SQLite creates {os.path.basename(path)}-wal and -shm beside it)"
         )
-    if _is_busy(exc):
+    if is_busy(exc):
         return BackendTimeoutError(f"{path} stayed locked by another connection past {busy_timeout}s ({exc})")
     return BackendError(f"cannot set up a cache in {path}: {type(exc).__name__}: {exc}")
 
