@@ -1,4 +1,4 @@
-"""Four processes write and read one file at once: nothing is lost, nothing is torn, nobody sees "database is locked"."""
+"""Four processes write and read one file at once: nothing lost, nothing torn, no "database is locked"."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ WORKER = Path(__file__).with_name("_worker.py")
 def load_worker() -> ModuleType:
     """The worker script as a module, for its value checker (tests are not importable by name)."""
     spec = importlib.util.spec_from_file_location("cache_sqlite_tests_worker", WORKER)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -263,7 +263,7 @@ class Queries:
             if kind != "table" or columns != self._columns[lowered]:
                 listed = ", ".join(str(column[0]) for column in actual if column[0] is not None) or "none"
                 msg = (
-                    f"{path} already has a {kind} named {name!r} (columns: {listed}) that this cache did not create; "
+                    f"{path} already holds {kind} {name!r} (columns: {listed}), which this cache did not create; "
                     f"refusing to use or change it. Pass table= to keep the cache in other tables, or use another file"
                 )
                 raise ValueError(msg)
