@@ -540,13 +540,7 @@ ODD_REPRESENTATIONS: dict[str, list[tuple[str, Any, Any]]] = {
 
 
 #: Cases that fail today, each with what goes wrong (strict: a fix turns them into failures to remove here).
-KNOWN_FAILURES = {
-    ("sqlite", "text expiry"): "cache_core's expiry check compares the str with a float: a TypeError escapes "
-    "even decorated calls (no fail-open)",
-    ("redis", "truncated instant"): "cache_redis unframe() raises struct.error: BackendError instead of a miss",
-    ("mongo", "no value"): "cache_mongo entry_of() raises KeyError: BackendError instead of a miss",
-    ("mongo", "text expiry"): "cache_mongo entry_of() raises ValueError: BackendError instead of a miss",
-}
+KNOWN_FAILURES: dict[tuple[str, str], str] = {}
 
 
 def odd_cases() -> list[Any]:

@@ -154,8 +154,14 @@ class BackendPolicy:
     def _live_value(self, key: str, entry: Entry, serializer: Serializer | None = None) -> Any:
         """The value of ``entry``, or ``MISSING`` when it expired or cannot be decoded."""
         payload, expires_at = entry
-        if expires_at is not None and expires_at <= self.clock.now():
-            return MISSING
+        if expires_at is not None:
+            if not isinstance(expires_at, (int, float)):  # written by something else
+                logger.warning(
+                    "%s: treating entry %r with expiry %r as a miss", type(self).__name__, key, expires_at
+                )
+                return MISSING
+            if expires_at <= self.clock.now():
+                return MISSING
         serializer = serializer or self.serializer
         if serializer is None:
             return payload

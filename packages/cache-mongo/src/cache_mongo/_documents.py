@@ -121,9 +121,16 @@ def entry_document(namespace: str, key: str, payload: bytes, expires_at: float |
 
 
 def entry_of(document: dict[str, Any]) -> Entry:
-    """``(payload, expires_at)`` from an entry document."""
+    """``(payload, expires_at)`` from an entry document.
+
+    Fields not written by us are passed on as found: the serializer rejects a value
+    that is not our bytes, the core rejects an expiry that is not a number, and both
+    are read as a logged miss.
+    """
     expires_at = document.get("expires_at")
-    return document["value"], None if expires_at is None else int(expires_at) / 1000
+    if isinstance(expires_at, DatetimeMS):  # a BSON date, read as milliseconds
+        expires_at = int(expires_at) / 1000
+    return document.get("value"), expires_at
 
 
 def date(seconds: float) -> DatetimeMS:

@@ -67,15 +67,19 @@ def frame(payload: bytes, expires_at: float | None) -> bytes:
 
 
 def unframe(raw: bytes | None) -> Entry | None:
-    """``(payload, expires_at)`` from stored bytes; ``None`` for no key or bytes not framed by us."""
-    if not raw:
+    """``(payload, expires_at)`` from stored bytes; ``None`` for no key.
+
+    Bytes not framed by us are passed on whole as the payload: the serializer rejects
+    them, and the core reads that as a miss and logs it.
+    """
+    if raw is None:
         return None
-    marker = raw[0]
-    if marker == 2:
+    marker = raw[0] if raw else 0
+    if marker == 2 and len(raw) >= 9:
         return raw[9:], _INSTANT.unpack_from(raw, 1)[0]
     if marker == 1:
         return raw[1:], None
-    return None
+    return raw, None
 
 
 def milliseconds(ttl: float | None) -> int | None:
