@@ -1,0 +1,255 @@
+"""SQLite get and put throughput: SqliteCache and SyncSqliteCache against the raw sqlite3 floor and diskcache.
+
+Run it with ``hatch run bench:sqlite``. It is a report, not a test: it always exits 0 and
+marks the target of issue 4 PASS or FAIL (the sync backend within 1.5x of the raw floor).
+
+Every contender works on its own file in one temporary directory, with a small JSON
+document (~400 bytes stored) under ``--keys`` keys, without TTL:
+
+* floor, sync: plain ``sqlite3`` in autocommit on the same schema and pragmas (the cache's
+  own setup script: WAL, synchronous=NORMAL), running the same statements as the cache:
+  ``SELECT value, expires_at ... WHERE namespace = ? AND key = ? AND (expires_at IS NULL OR
+  expires_at > ?)`` then ``fetchone``; ``INSERT ... ON CONFLICT DO UPDATE``. Two floors:
+  with the same ``JsonSerializer`` encode/decode as the cache (the target's floor: the
+  same work, minus the cache), and with pre-encoded bytes (pure SQL, for reference).
+* floor, async: the same with ``aiosqlite`` (``execute_fetchall`` / ``execute``).
+* ours: ``SyncSqliteCache.get/put`` and ``await SqliteCache.get/put`` (namespaced keys,
+  checks, expiry, JSON coder, error mapping), default options.
+* diskcache (where installed): ``Cache(directory).get/set`` with its defaults (pickle for a
+  dict, WAL, synchronous=NORMAL).
+
+Method: every contender is warmed up (each key written and read once, then an untimed
+batch). Then ``--repeat`` rounds; in each, every contender runs a batch of ``--calls``
+sequential calls cycling over the keys (puts overwrite existing keys: the steady state of
+a cache), in an order that rotates each round, with ``gc`` disabled. The table shows the
+best and the median batch per call and calls per second from the median; ratios use
+the medians: ``x floor`` against the sync floor with the coder (the target), ``x bytes``
+against the pure-SQL floor; async rows also give their ratio to the aiosqlite floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import importlib.metadata
+import platform
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+from cache_core import JsonSerializer, SystemClock
+from cache_sqlite import SqliteCache, SyncSqliteCache
+from cache_sqlite._schema import Queries
+
+TARGET = 1.5  # sync backend, x the raw sqlite3 floor (with the same coder)
+NAMESPACE = "bench"
+PAYLOAD = {
+    "id": 1234,
+    "name": "Earl Grey, loose leaf",
+    "price": 7.5,
+    "in_stock": True,
+    "tags": ["tea", "black", "bergamot"],
+    "ratings": [5, 4, 5, 5, 3],
+    "supplier": {"name": "Harney", "country": "US", "since": 2011},
+    "description": "A classic black tea scented with oil of bergamot. " * 4,
+}
+GET = 'SELECT value, expires_at FROM "t" WHERE namespace = ?1 AND key = ?2 AND (expires_at IS NULL OR expires_at > ?3)'
+PUT = (
+    'INSERT INTO "t" (namespace, key, value, expires_at, accessed_at) VALUES (?1, ?2, ?3, ?4, ?5)'
+    " ON CONFLICT (namespace, key) DO UPDATE"
+    " SET value = excluded.value, expires_at = excluded.expires_at, accessed_at = excluded.accessed_at"
+)
+perf_counter_ns = time.perf_counter_ns
+
+
+@dataclass
+class Contender:
+    name: str
+    operation: str  # "get" or "put"
+    role: str  # "floor", "ours", "peer", "info"
+    call: Callable[[str], Any]  # returns an awaitable when is_async
+    is_async: bool
+    runs: list[float] = field(default_factory=list)
+
+    @property
+    def best(self) -> float:
+        return min(self.runs)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.runs)
+
+
+async def make_contenders(directory: Path) -> tuple[list[Contender], list[Callable[[], Any]]]:
+    contenders: list[Contender] = []
+    closers: list[Callable[[], Any]] = []
+    coder, now = JsonSerializer(), time.time
+    encode, decode = coder.encode, coder.decode
+    encoded = encode(PAYLOAD)
+
+    # Floors: the cache's own setup script on a plain connection, then the same statements.
+    setup = Queries("t", SystemClock(), max_entries=None, sweep_interval=None).setup
+    raw = sqlite3.connect(directory / "floor.db", isolation_level=None)
+    raw.executescript(setup)
+    closers.append(raw.close)
+    execute = raw.execute
+
+    def floor_get(key: str) -> Any:
+        row = execute(GET, (NAMESPACE, key, now())).fetchone()
+        return decode(row[0])
+
+    def floor_put(key: str) -> None:
+        execute(PUT, (NAMESPACE, key, encode(PAYLOAD), None, now()))
+
+    def bare_get(key: str) -> Any:
+        return execute(GET, (NAMESPACE, key, now())).fetchone()
+
+    def bare_put(key: str) -> None:
+        execute(PUT, (NAMESPACE, key, encoded, None, now()))
+
+    contenders += [
+        Contender("floor: sqlite3 SELECT + decode", "get", "floor", floor_get, False),
+        Contender("floor: sqlite3 INSERT + encode", "put", "floor", floor_put, False),
+        Contender("sqlite3 SELECT, bytes (no coder)", "get", "bare", bare_get, False),
+        Contender("sqlite3 INSERT, bytes (no coder)", "put", "bare", bare_put, False),
+    ]
+
+    araw = await aiosqlite.connect(directory / "afloor.db", isolation_level=None)
+    await araw.executescript(setup)
+    closers.append(araw.close)
+
+    async def afloor_get(key: str) -> Any:
+        rows = await araw.execute_fetchall(GET, (NAMESPACE, key, now()))
+        return decode(next(iter(rows))[0])
+
+    async def afloor_put(key: str) -> None:
+        await araw.execute(PUT, (NAMESPACE, key, encode(PAYLOAD), None, now()))
+
+    contenders += [
+        Contender("aiosqlite SELECT + decode", "get", "afloor", afloor_get, True),
+        Contender("aiosqlite INSERT + encode", "put", "afloor", afloor_put, True),
+    ]
+
+    sync_cache = SyncSqliteCache(directory / "sync.db")
+    closers.append(sync_cache.close)
+    sync_get, sync_put = sync_cache.get, sync_cache.put
+    contenders += [
+        Contender("SyncSqliteCache.get", "get", "ours", lambda key: sync_get(key, namespace=NAMESPACE), False),
+        Contender("SyncSqliteCache.put", "put", "ours", lambda key: sync_put(key, PAYLOAD, namespace=NAMESPACE), False),
+    ]
+
+    async_cache = SqliteCache(directory / "async.db")
+    closers.append(async_cache.close)
+    async_get, async_put = async_cache.get, async_cache.put
+    contenders += [
+        Contender("SqliteCache.get (async)", "get", "info", lambda key: async_get(key, namespace=NAMESPACE), True),
+        Contender(
+            "SqliteCache.put (async)", "put", "info", lambda key: async_put(key, PAYLOAD, namespace=NAMESPACE), True
+        ),
+    ]
+
+    try:
+        import diskcache  # type: ignore[import-not-found,unused-ignore]
+
+        disk = diskcache.Cache(str(directory / "diskcache"))
+        closers.append(disk.close)
+        version = importlib.metadata.version("diskcache")
+        disk_get, disk_set = disk.get, disk.set
+        contenders += [
+            Contender(f"diskcache {version} get", "get", "peer", disk_get, False),
+            Contender(f"diskcache {version} set", "put", "peer", lambda key: disk_set(key, PAYLOAD), False),
+        ]
+    except ImportError:
+        print("diskcache not installed: its rows are left out (pip install diskcache)")
+    return contenders, closers
+
+
+async def batch(contender: Contender, keys: list[str], calls: int) -> float:
+    """Nanoseconds per call of one batch of sequential calls."""
+    call, count = contender.call, len(keys)
+    gc.disable()
+    try:
+        if contender.is_async:
+            start = perf_counter_ns()
+            for index in range(calls):
+                await call(keys[index % count])
+        else:
+            start = perf_counter_ns()
+            for index in range(calls):
+                call(keys[index % count])
+        return (perf_counter_ns() - start) / calls
+    finally:
+        gc.enable()
+
+
+async def main(arguments: argparse.Namespace) -> None:
+    keys = [f"product:{index}" for index in range(arguments.keys)]
+    with tempfile.TemporaryDirectory(prefix="bench-sqlite-") as name:
+        contenders, closers = await make_contenders(Path(name))
+        try:
+            puts = [contender for contender in contenders if contender.operation == "put"]
+            for contender in puts + [c for c in contenders if c.operation == "get"]:  # warm: write, then read
+                await batch(contender, keys, len(keys))
+                await batch(contender, keys, arguments.calls)
+            for round_number in range(arguments.repeat):
+                shift = round_number % len(contenders)
+                gc.collect()
+                for contender in contenders[shift:] + contenders[:shift]:
+                    contender.runs.append(await batch(contender, keys, arguments.calls))
+            report(contenders, arguments)
+        finally:
+            for close in closers:
+                result = close()
+                if asyncio.iscoroutine(result):
+                    await result
+
+
+def report(contenders: list[Contender], arguments: argparse.Namespace) -> None:
+    print(
+        f"SQLite {sqlite3.sqlite_version}, Python {platform.python_version()}, aiosqlite "
+        f"{importlib.metadata.version('aiosqlite')}: {arguments.repeat} rounds x {arguments.calls} calls "
+        f"over {arguments.keys} keys, one connection each, no contention"
+    )
+    verdicts = []
+    for operation in ("get", "put"):
+        rows = [contender for contender in contenders if contender.operation == operation]
+        floor = next(contender for contender in rows if contender.role == "floor")
+        afloor = next(contender for contender in rows if contender.role == "afloor")
+        bare = next(contender for contender in rows if contender.role == "bare")
+        print(f"\n{operation.upper()}")
+        print(f"  {'contender':36} {'best ns':>9} {'median ns':>10} {'calls/s':>9} {'x floor':>8} {'x bytes':>8}")
+        for contender in rows:
+            ratio = contender.median / floor.median
+            note = ""
+            if contender.role == "ours":
+                verdict = "PASS" if ratio <= TARGET else "FAIL"
+                verdicts.append(f"sync {operation} {ratio:.2f}x the floor (target <= {TARGET}x): {verdict}")
+                note = f"  target <= {TARGET}x: {verdict}"
+            elif contender.is_async and contender.role != "afloor":
+                note = f"  {contender.median / afloor.median:.2f}x the aiosqlite floor"
+            print(
+                f"  {contender.name:36} {contender.best:9.0f} {contender.median:10.0f}"
+                f" {1e9 / contender.median:9.0f} {ratio:7.2f}x {contender.median / bare.median:7.2f}x{note}"
+            )
+    print("\nTARGETS\n  " + "\n  ".join(verdicts))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=2000, help="sequential calls per batch")
+    parser.add_argument("--keys", type=int, default=1000, help="keys the calls cycle over")
+    parser.add_argument("--repeat", type=int, default=15, help="rounds: batches per contender")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 3 rounds of 500 calls")
+    arguments = parser.parse_args()
+    if arguments.quick:
+        arguments.repeat, arguments.calls = 3, 500
+    asyncio.run(main(arguments))
+    sys.exit(0)
