@@ -156,9 +156,7 @@ class BackendPolicy:
         payload, expires_at = entry
         if expires_at is not None:
             if not isinstance(expires_at, (int, float)):  # written by something else
-                logger.warning(
-                    "%s: treating entry %r with expiry %r as a miss", type(self).__name__, key, expires_at
-                )
+                logger.warning("%s: treating entry %r with expiry %r as a miss", type(self).__name__, key, expires_at)
                 return MISSING
             if expires_at <= self.clock.now():
                 return MISSING
