@@ -318,3 +318,18 @@ def test_a_call_gets_the_same_key_whatever_ran_before() -> None:
 
     warmed(1)
     assert [warmed(value) for value in (True, 1.0)] == [fresh(value) for value in (True, 1.0)]
+
+
+def test_plain_values_that_look_like_addresses_are_ordinary_arguments() -> None:
+    runs: list[object] = []
+
+    @cached
+    def echo(value: object) -> object:
+        runs.append(value)
+        return value
+
+    text = "<Foo object at 0x7f00>"
+    assert echo(text) == echo(text) == text
+    assert echo((text, 1)) == echo((text, 1))
+    assert echo(b"at 0x1") == echo(b"at 0x1")
+    assert runs == [text, (text, 1), b"at 0x1"]
