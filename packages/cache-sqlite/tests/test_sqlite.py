@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cache_core import AsyncBackend, BackendClosedError, BackendError, BackendTimeoutError, CacheMiss
+from cache_core import AsyncBackend, BackendClosedError, BackendError, BackendTimeoutError, CacheMiss, cached
 from cache_sqlite import SqliteCache, SyncSqliteCache
 from cache_testing import TestClock
 from cache_testing.conformance import AsyncView
@@ -370,13 +370,77 @@ async def test_lock_ttl_must_be_positive_seconds(make: Make, ttl: Any) -> None:
         await primitive(cache, "_acquire_lock", "ns", "key", ttl)
 
 
-async def test_locks_on_a_closed_backend(make: Make) -> None:
+async def test_locks_through_the_template_on_a_closed_backend(make: Make) -> None:
     cache = make()
+    token = await primitive(cache, "_try_lock", "ns", "key", 10)
+    assert await primitive(cache, "_unlock", "ns", "key", token) is True
     await cache.close()
     with pytest.raises(BackendClosedError):
-        await primitive(cache, "_acquire_lock", "ns", "key", 10)
+        await primitive(cache, "_try_lock", "ns", "key", 10)
     with pytest.raises(BackendClosedError):
-        await primitive(cache, "_release_lock", "ns", "key", "token")
+        await primitive(cache, "_unlock", "ns", "key", "token")
+
+
+def test_a_lock_held_past_the_busy_timeout_is_a_backend_timeout(tmp_path: Path) -> None:
+    with SyncSqliteCache(tmp_path / "cache.db", busy_timeout=0.1) as cache:
+        assert cache.supports_lock
+        holder = sqlite3.connect(tmp_path / "cache.db", isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(BackendTimeoutError):
+                cache._try_lock("ns", "key", 10)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+
+
+def locked_function(backend: Any, calls: list[int]) -> Any:
+    """The same decorated function as another process would define it (same key)."""
+
+    @cached(cache=backend, lock=True, namespace="locked")
+    def slow_square(x: int) -> int:
+        calls.append(x)
+        time.sleep(0.3)
+        return x * x
+
+    return slow_square
+
+
+def test_decorator_lock_runs_the_function_once_across_backends(tmp_path: Path) -> None:
+    calls: list[int] = []
+    backends = [SyncSqliteCache(tmp_path / "cache.db") for _ in range(3)]  # three "processes"
+    functions = [locked_function(backend, calls) for backend in backends]
+    results: list[int] = []
+    threads = [threading.Thread(target=lambda f=function: results.append(f(7))) for function in functions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for backend in backends:
+        backend.close()
+    assert results == [49, 49, 49]
+    assert calls == [7]
+
+
+async def test_decorator_lock_runs_the_coroutine_once_across_backends(tmp_path: Path) -> None:
+    calls: list[int] = []
+    backends = [SqliteCache(tmp_path / "cache.db") for _ in range(3)]
+
+    def define(backend: SqliteCache) -> Any:
+        @cached(cache=backend, lock=True, namespace="locked")
+        async def slow_square(x: int) -> int:
+            calls.append(x)
+            await asyncio.sleep(0.3)
+            return x * x
+
+        return slow_square
+
+    try:
+        assert await asyncio.gather(*(define(backend)(7) for backend in backends)) == [49, 49, 49]
+    finally:
+        for backend in backends:
+            await backend.close()
+    assert calls == [7]
 
 
 async def test_many_contenders_one_winner(tmp_path: Path) -> None:

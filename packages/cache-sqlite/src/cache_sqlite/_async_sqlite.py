@@ -152,26 +152,17 @@ class SqliteCache(AsyncBackend):
         if db is not None:
             await db.close()
 
-    # -- cross-process locks (used by the decorator's lock= option) --------------------------
+    # -- cross-process lock (the template's _try_lock/_unlock add the error policy) ---------------
 
     async def _acquire_lock(self, namespace: str, key: str, ttl: float) -> str | None:
-        """Take the lock ``(namespace, key)`` for ``ttl`` seconds: its token, or ``None`` while another holds it."""
         token = _schema.new_token()
-        taken = await self._change("acquire_lock", *self._queries.acquire_lock(namespace, key, token, ttl))
-        return token if taken else None
+        db = self._db or await self._connection()
+        cursor = await db.execute(*self._queries.acquire_lock(namespace, key, token, ttl))
+        return token if cursor.rowcount > 0 else None
 
     async def _release_lock(self, namespace: str, key: str, token: str) -> bool:
-        """Release the lock if ``token`` holds it; return whether it did."""
-        return await self._change("release_lock", *self._queries.release_lock(namespace, key, token))
-
-    async def _change(self, operation: str, sql: str, parameters: tuple[Any, ...]) -> bool:
-        self._ensure_open()
-        try:
-            db = self._db or await self._connection()
-            cursor = await db.execute(sql, parameters)
-        except Exception as exc:
-            raise self._failure(operation, exc)  # noqa: B904 - _failure sets __cause__
-        self._succeeded()
+        db = self._db or await self._connection()
+        cursor = await db.execute(*self._queries.release_lock(namespace, key, token))
         return cursor.rowcount > 0
 
     def __repr__(self) -> str:

@@ -150,26 +150,17 @@ class SyncSqliteCache(Backend):
         if db is not None:
             db.close()
 
-    # -- cross-process locks (used by the decorator's lock= option) --------------------------
+    # -- cross-process lock (the template's _try_lock/_unlock add the error policy) ---------------
 
     def _acquire_lock(self, namespace: str, key: str, ttl: float) -> str | None:
-        """Take the lock ``(namespace, key)`` for ``ttl`` seconds: its token, or ``None`` while another holds it."""
         token = _schema.new_token()
-        taken = self._change("acquire_lock", *self._queries.acquire_lock(namespace, key, token, ttl))
-        return token if taken else None
+        db = self._db or self._connection()
+        cursor = db.execute(*self._queries.acquire_lock(namespace, key, token, ttl))
+        return token if cursor.rowcount > 0 else None
 
     def _release_lock(self, namespace: str, key: str, token: str) -> bool:
-        """Release the lock if ``token`` holds it; return whether it did."""
-        return self._change("release_lock", *self._queries.release_lock(namespace, key, token))
-
-    def _change(self, operation: str, sql: str, parameters: tuple[Any, ...]) -> bool:
-        self._ensure_open()
-        try:
-            db = self._db or self._connection()
-            cursor = db.execute(sql, parameters)
-        except Exception as exc:
-            raise self._failure(operation, exc)  # noqa: B904 - _failure sets __cause__
-        self._succeeded()
+        db = self._db or self._connection()
+        cursor = db.execute(*self._queries.release_lock(namespace, key, token))
         return cursor.rowcount > 0
 
     def __repr__(self) -> str:
