@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-from cache_sqlite import SyncSqliteCache
+from cache_sqlite import SqliteCache, SyncSqliteCache
+from cache_testing.conformance import AsyncView, run
 
 WORKER = Path(__file__).with_name("_worker.py")
 
@@ -58,3 +61,34 @@ def test_four_processes_share_one_file(tmp_path: Path) -> None:
                 check(value)  # nothing torn
                 assert value["worker"] == report["worker"]
         check(cache.get("hot"))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX")
+@pytest.mark.parametrize("cls", [SqliteCache, SyncSqliteCache], ids=["async", "sync"])
+def test_a_forked_child_opens_its_own_connection(cls: type[SqliteCache | SyncSqliteCache], tmp_path: Path) -> None:
+    """A cache used before fork() (a preloading web server, multiprocessing) keeps working in the child."""
+    cache = AsyncView(cls(tmp_path / "cache.db"))
+    run(lambda: cache.put("parent", 1))  # the parent's connection is open now
+    pid = os.fork()
+    if pid == 0:  # the child: report through the exit code, never return into pytest
+        code = 1
+        try:
+            signal.alarm(20)  # without a fresh connection an async call would wait forever
+
+            async def child() -> None:
+                assert await cache.get("parent") == 1
+                await cache.put("child", 2)
+                await cache.close()
+
+            run(child)
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+    async def parent() -> None:
+        assert await cache.get("child") == 2  # the parent's own connection still works
+        await cache.close()
+
+    run(parent)

@@ -22,7 +22,7 @@ from cache_core import (
 )
 
 from . import _schema
-from ._driver import AsyncConnection, connect_async, prepare_file
+from ._driver import AsyncConnection, connect_async, prepare_file, reopen_after_fork
 
 # unasync: SqliteCache -> SyncSqliteCache, AsyncConnection -> SyncConnection, connect_async -> connect_sync
 # unasync: aiosqlite -> sqlite3, async SQLite -> sync SQLite
@@ -83,6 +83,7 @@ class SqliteCache(AsyncBackend):
         self._opening = threading.Lock()
         if self.path != _schema.MEMORY:
             prepare_file(self.path, self._queries, self.busy_timeout)
+        reopen_after_fork(self)
 
     async def _connection(self) -> AsyncConnection:
         """The connection, opened on first use. Callers racing to open it each open one; the first kept wins."""

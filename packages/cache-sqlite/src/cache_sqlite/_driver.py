@@ -7,9 +7,11 @@ to ``SyncConnection``/``connect_sync``, so the sqlite3 side offers the same call
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
+import weakref
 from contextlib import closing
 from typing import Any
 
@@ -47,6 +49,29 @@ class SyncConnection(sqlite3.Connection):
     def close(self) -> None:
         with self._lock:
             super().close()
+
+
+_BACKENDS: weakref.WeakSet[Any] = weakref.WeakSet()
+_INHERITED: list[Any] = []
+
+
+def reopen_after_fork(backend: Any) -> None:
+    """Have a forked child process drop ``backend``'s connection, so its next call opens a new one."""
+    _BACKENDS.add(backend)
+
+
+def _drop_inherited_connections() -> None:
+    # A SQLite connection must not be used across fork(), and aiosqlite's worker thread does
+    # not survive it (a call would wait forever). The child keeps each connection of its parent
+    # unused and unclosed: closing it could checkpoint or remove the WAL the parent still uses.
+    for backend in list(_BACKENDS):
+        if backend._db is not None:
+            _INHERITED.append(backend._db)
+        backend._db, backend._opening = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_drop_inherited_connections)
 
 
 def _options(busy_timeout: float) -> dict[str, Any]:

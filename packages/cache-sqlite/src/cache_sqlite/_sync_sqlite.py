@@ -23,7 +23,7 @@ from cache_core import (
 )
 
 from . import _schema
-from ._driver import SyncConnection, connect_sync, prepare_file
+from ._driver import SyncConnection, connect_sync, prepare_file, reopen_after_fork
 
 
 class SyncSqliteCache(Backend):
@@ -81,6 +81,7 @@ class SyncSqliteCache(Backend):
         self._opening = threading.Lock()
         if self.path != _schema.MEMORY:
             prepare_file(self.path, self._queries, self.busy_timeout)
+        reopen_after_fork(self)
 
     def _connection(self) -> SyncConnection:
         """The connection, opened on first use. Callers racing to open it each open one; the first kept wins."""
