@@ -25,7 +25,7 @@ import re
 import secrets
 import sqlite3
 from collections.abc import Iterable
-from typing import Any, Union
+from typing import Any
 
 from cache_core import BackendError, BackendTimeoutError, Clock, Entry
 
@@ -37,7 +37,6 @@ DEFAULT_BUSY_TIMEOUT = 5.0
 MINIMUM_SQLITE = (3, 35, 0)
 
 Statement = tuple[str, tuple[Any, ...]]
-PathArgument = Union[str, "os.PathLike[str]"]
 
 # The statements. "{t}" is the entries table's name (an identifier checked by Queries); locks
 # live in "{t}_locks". Parameters are numbered; a "live" row has expires_at NULL or in the future.
