@@ -420,7 +420,6 @@ class Reader:
     """The backend of one kind and mode, driven the same way from async code."""
 
     def __init__(self, settings: Settings, mode: str) -> None:
-        self.mode = mode
         self.backend: AsyncBackend | Backend = async_backend(settings) if mode == "async" else sync_backend(settings)
 
     async def get(self, key: str) -> Any:
