@@ -77,7 +77,9 @@ class AsyncView:
     async def get_many(self, keys: Iterable[Any], **kwargs: Any) -> dict[str, Any]:
         return dict(await self._call("get_many", keys, **kwargs))
 
-    async def put_many(self, items: Mapping[Any, Any] | Iterable[tuple[Any, Any]], ttl: Any = None, **kwargs: Any) -> None:
+    async def put_many(
+        self, items: Mapping[Any, Any] | Iterable[tuple[Any, Any]], ttl: Any = None, **kwargs: Any
+    ) -> None:
         await self._call("put_many", items, ttl, **kwargs)
 
     async def close(self) -> None:
