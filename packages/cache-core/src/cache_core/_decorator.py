@@ -267,7 +267,6 @@ class _State:
         "errors",
         "fail_open",
         "flights",
-        "flights_lock",
         "fn",
         "found",
         "is_async",
@@ -307,7 +306,6 @@ class _State:
         self.fail_open = fail_open
         self.misses = self.errors = 0  # hits are counted in the wrapper's closure
         self.flights: dict[str, Any] = {}
-        self.flights_lock = threading.Lock()
         self.backend: AnyBackend | None = None
         self.slot: Slot | None = None
         self.on_bind: Callable[[], None] | None = None
@@ -358,13 +356,11 @@ class _State:
 
     def miss(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         self.misses += 1
-        with self.flights_lock:
-            running: _Flight | None = self.flights.get(key)
-            leader = running is None
-            flight = _Flight() if running is None else running
-            if leader:
-                self.flights[key] = flight
-        if not leader:
+        # dict.setdefault and dict.pop are atomic: registering and retiring a flight
+        # needs no lock of its own.
+        mine = _Flight()
+        flight: _Flight = self.flights.setdefault(key, mine)
+        if flight is not mine:
             if flight.thread == threading.get_ident():  # the same thread recursing on its own key
                 return self.fn(*args, **kwargs)
             flight.wait()
@@ -378,9 +374,7 @@ class _State:
             flight.error = exc
             raise
         finally:
-            with self.flights_lock:
-                if self.flights.get(key) is flight:
-                    del self.flights[key]
+            self.flights.pop(key, None)  # only the leader retires, and only its own flight
             flight.done.release()
 
     def produce(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -402,7 +396,13 @@ class _State:
                     except BackendError as exc:
                         self.swallow(exc, "unlock")
         value = self.fn(*args, **kwargs)
-        self.keep(key, args, kwargs, value)
+        try:
+            self.store(self.namespace, key, value, self.ttl(self.fn, args, kwargs, value), self.serializer)  # type: ignore[misc]
+        except BackendError as exc:
+            self.swallow(exc, "put")
+        else:
+            if outages.active:
+                outages.succeeded(self.backend)
         return value
 
     def take_lock(self, acquire: Callable[[], Any], key: str, sleep: Callable[[float], Any]) -> Any:
@@ -454,7 +454,8 @@ class _State:
         except BackendError as exc:
             self.swallow(exc, "put")
         else:
-            outages.succeeded(self.backend)
+            if outages.active:
+                outages.succeeded(self.backend)
 
     # -- async miss path -------------------------------------------------------------------
 
@@ -570,7 +571,8 @@ class _State:
         except BackendError as exc:
             self.swallow(exc, "put")
         else:
-            outages.succeeded(self.backend)
+            if outages.active:
+                outages.succeeded(self.backend)
 
 
 def _memo_get(make_key: KeyFunction) -> Callable[[tuple[Any, ...]], str | None]:
