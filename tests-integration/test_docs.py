@@ -151,38 +151,26 @@ def test_every_block_is_python_or_clearly_not(block: Block) -> None:
 
 @pytest.fixture(scope="session")
 def docs_redis_url() -> Iterator[str]:
-    from cache_testing._redis_server import RedisServerProcess, external_redis_url
+    from cache_testing.servers import redis_url
 
-    url = external_redis_url()
-    if url is not None:
+    with redis_url() as url:
         yield url
-        return
-    with RedisServerProcess() as server:
-        yield server.url
 
 
 @pytest.fixture(scope="session")
 def docs_redis_cluster_url() -> Iterator[str]:
-    from cache_testing._redis_server import RedisClusterProcesses, external_cluster_url
+    from cache_testing.servers import redis_cluster_url
 
-    url = external_cluster_url()
-    if url is not None:
+    with redis_cluster_url() as url:
         yield url
-        return
-    with RedisClusterProcesses() as cluster:
-        yield cluster.url
 
 
 @pytest.fixture(scope="session")
 def docs_mongo_url() -> Iterator[str]:
-    from cache_testing._mongo_server import MongoServer, external_url, mongod_or_skip
+    from cache_testing.servers import mongodb_url
 
-    url = external_url()
-    if url is not None:
+    with mongodb_url() as url:
         yield url
-        return
-    with MongoServer(mongod_or_skip()) as server:
-        yield server.url
 
 
 def flush_redis(url: str) -> None:

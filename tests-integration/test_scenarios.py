@@ -49,9 +49,7 @@ from cache_core import (
 from cache_mongo import MongoCache, SyncMongoCache
 from cache_redis import RedisCache, SyncRedisCache
 from cache_sqlite import SqliteCache, SyncSqliteCache
-from cache_testing import TestClock
-from cache_testing._mongo_server import MongoServer, external_url, mongod_or_skip
-from cache_testing._redis_server import RedisServerProcess, external_redis_url
+from cache_testing import TestClock, servers
 from pymongo import MongoClient
 
 HERE = Path(__file__).resolve().parent
@@ -64,22 +62,14 @@ BATCH: dict[str, Any] = PEER["BATCH"]
 
 @pytest.fixture(scope="module")
 def redis_server_url() -> Iterator[str]:
-    url = external_redis_url()
-    if url is not None:
+    with servers.redis_url() as url:
         yield url
-        return
-    with RedisServerProcess() as server:
-        yield server.url
 
 
 @pytest.fixture(scope="module")
 def mongo_server_url() -> Iterator[str]:
-    url = external_url()
-    if url is not None:
+    with servers.mongodb_url() as url:
         yield url
-        return
-    with MongoServer(mongod_or_skip()) as server:
-        yield server.url
 
 
 @dataclass(frozen=True)

@@ -11,17 +11,14 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from cache_testing._mongo_server import MongoServer, external_url, mongod_or_skip
+from cache_testing._mongo_server import MongoServer, mongod_or_skip
+from cache_testing.servers import mongodb_url
 from pymongo import MongoClient
 
 
 def _server_url(*, replica_set: bool) -> Iterator[str]:
-    url = external_url(replica_set=replica_set)
-    if url is not None:
+    with mongodb_url(replica_set=replica_set) as url:
         yield url
-        return
-    with MongoServer(mongod_or_skip(), replica_set=replica_set) as server:
-        yield server.url
 
 
 @pytest.fixture(scope="session")

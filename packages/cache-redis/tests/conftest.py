@@ -13,32 +13,22 @@ from collections.abc import Iterator
 import pytest
 import redis
 import redis.cluster
+from cache_testing import servers
 from cache_testing._redis_server import (
-    RedisClusterProcesses,
     RedisServerProcess,
-    external_cluster_url,
-    external_redis_url,
 )
 
 
 @pytest.fixture(scope="session")
 def redis_server_url() -> Iterator[str]:
-    url = external_redis_url()
-    if url is not None:
+    with servers.redis_url() as url:
         yield url
-        return
-    with RedisServerProcess() as server:
-        yield server.url
 
 
 @pytest.fixture(scope="session")
 def redis_cluster_url() -> Iterator[str]:
-    url = external_cluster_url()
-    if url is not None:
+    with servers.redis_cluster_url() as url:
         yield url
-        return
-    with RedisClusterProcesses() as cluster:
-        yield cluster.url
 
 
 @pytest.fixture
