@@ -243,6 +243,16 @@ class Slot:
         return len(self._members)
 
 
+def check_sync_capable(fn: Callable[..., Any], backend: AnyBackend) -> None:
+    """Raise ``TypeError`` naming the sync class to use if a sync ``fn`` cannot use ``backend``."""
+    if isinstance(backend, Backend) or backend.nonblocking is not None:
+        return
+    name = getattr(fn, "__qualname__", repr(fn))
+    hint = backend.sync_alternative or "a sync Backend"
+    msg = f"{name} is a sync function but {type(backend).__name__} is async-only; use {hint} for sync functions"
+    raise TypeError(msg)
+
+
 def check_backend(backend: object) -> AnyBackend:
     if isinstance(backend, (AsyncBackend, Backend)):
         return backend
@@ -315,12 +325,8 @@ class _State:
         self.async_store: Callable[..., Awaitable[Any]] | None = None
 
     def check_mode(self, backend: AnyBackend) -> None:
-        if self.is_async or isinstance(backend, Backend) or backend.nonblocking is not None:
-            return
-        name = getattr(self.fn, "__qualname__", repr(self.fn))
-        hint = backend.sync_alternative or "a sync Backend"
-        msg = f"{name} is a sync function but {type(backend).__name__} is async-only; use {hint} for sync functions"
-        raise TypeError(msg)
+        if not self.is_async:
+            check_sync_capable(self.fn, backend)
 
     def bind(self, backend: AnyBackend) -> None:
         sync_view = backend if isinstance(backend, Backend) else backend.nonblocking

@@ -18,6 +18,7 @@ from ._decorator import (
     Slot,
     _sync_view,
     check_options,
+    check_sync_capable,
     decorate,
     outages,
 )
@@ -164,12 +165,7 @@ class Cache:
 
             return clearing_async
 
-        backend = self.backend
-        if isinstance(backend, AsyncBackend) and backend.nonblocking is None:
-            name = getattr(function, "__qualname__", repr(function))
-            hint = backend.sync_alternative or "a sync Backend"
-            msg = f"{name} is a sync function but {type(backend).__name__} is async-only; use {hint}"
-            raise TypeError(msg)
+        check_sync_capable(function, self.backend)
 
         @functools.wraps(function)
         def clearing(*args: Any, **kwargs: Any) -> Any:

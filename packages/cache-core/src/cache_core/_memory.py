@@ -48,6 +48,7 @@ class SyncDictCache(Backend):
         self._order: OrderedDict[tuple[str, str], None] | None = OrderedDict() if maxsize is not None else None
         self._next_sweep = self.clock.now() + self.sweep_interval
         self._has_expiring = False
+        self._readers: dict[str, Callable[[str], Any]] = {}
         self._write_lock = threading.RLock()
 
     def __len__(self) -> int:
@@ -82,29 +83,19 @@ class SyncDictCache(Backend):
             return value
 
         read.direct = (space, expiry, order is not None)  # type: ignore[attr-defined]  # inlined by decorators
+        self._readers[namespace] = read
         return read
 
     def _lookup(self, namespace: str, key: str, serializer: Serializer | None = None) -> Any:
         if self._closed:
             self._ensure_open()
-        space = self._values.get(namespace)
-        if space is None:
-            return MISSING
-        value = space.get(key, MISSING)
-        if value is MISSING:
-            return MISSING
-        expiry = self._expiry.get(namespace)
-        if expiry:
-            expires_at = expiry.get(key)
-            if expires_at is not None and expires_at <= self.clock.now():
-                self._discard(namespace, key)
+        read = self._readers.get(namespace)
+        if read is None:
+            if namespace not in self._values:  # a read never creates a namespace
                 return MISSING
-        if self._order is not None:
-            try:
-                self._order.move_to_end((namespace, key))
-            except KeyError:  # removed by another thread since the read
-                pass
-        if serializer is not None:
+            read = self._reader(namespace)
+        value = read(key)
+        if serializer is not None and value is not MISSING:
             return self._live_value(key, (value, None), serializer)
         return value
 
