@@ -402,13 +402,7 @@ class _State:
                     except BackendError as exc:
                         self.swallow(exc, "unlock")
         value = self.fn(*args, **kwargs)
-        try:
-            self.store(self.namespace, key, value, self.ttl(self.fn, args, kwargs, value), self.serializer)  # type: ignore[misc]
-        except BackendError as exc:
-            self.swallow(exc, "put")
-        else:
-            if outages.active:
-                outages.succeeded(self.backend)
+        self.keep(key, args, kwargs, value)
         return value
 
     def take_lock(self, acquire: Callable[[], Any], key: str, sleep: Callable[[float], Any]) -> Any:
