@@ -17,6 +17,8 @@ import logging
 import threading
 import time
 import weakref
+from threading import get_ident
+from asyncio import get_running_loop
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import (
@@ -31,6 +33,7 @@ from typing import (
 
 from ._async_backend import AsyncBackend
 from ._errors import BackendError
+from ._compiled import compile_wrapper, indexable, positional_parameters
 from ._keys import MEMO_TYPES, KeyFunction, KeyGenerator, KeyMaker, KeyMakerFunction, check_key_options, key_function
 from ._policy import DEFAULT_NAMESPACE, MISSING, BackendPolicy, check_namespace
 from ._serializers import Serializer
@@ -165,25 +168,11 @@ class _Outages:
 outages = _Outages()
 
 
-class _Flight:
-    """One computation that concurrent sync callers of the same key wait for.
-
-    ``done`` is a lock held by the computing thread until it finishes: waiters
-    acquire and release it. (A ``threading.Event`` costs ~2 µs to create, on every miss.)
-    """
-
-    __slots__ = ("done", "error", "thread", "value")
-
-    def __init__(self) -> None:
-        self.thread = threading.get_ident()
-        self.done = threading.Lock()
-        self.done.acquire()
-        self.value: Any = None
-        self.error: BaseException | None = None
-
-    def wait(self) -> None:
-        with self.done:
-            pass
+# A sync flight is a list, the cheapest object to make on every miss:
+# [thread id of the leader, done, value, error, somebody waits]. Waiters block on the
+# function's condition, which the leader notifies only when somebody waits.
+_THREAD, _DONE, _VALUE, _ERROR, _WAITED = range(5)
+_PER_CALL: Any = object()  # fixed_ttl when the TTL is resolved per call
 
 
 class _AsyncFlight:
@@ -272,13 +261,18 @@ class _State:
     __slots__ = (
         "__weakref__",
         "aread",
-        "async_store",
+        "awrite",
         "backend",
+        "cond",
         "errors",
         "fail_open",
+        "fixed_ttl",
         "flights",
         "fn",
         "found",
+        "hits",
+        "index",
+        "index_limit",
         "is_async",
         "key",
         "lock",
@@ -289,8 +283,8 @@ class _State:
         "read",
         "serializer",
         "slot",
-        "store",
         "ttl",
+        "write",
     )
 
     def __init__(
@@ -311,18 +305,25 @@ class _State:
         self.is_async = inspect.iscoroutinefunction(fn)
         self.key = key
         self.ttl = ttl
+        self.fixed_ttl: Any = getattr(ttl, "seconds", _PER_CALL)
         self.namespace = namespace
         self.serializer = serializer
         self.fail_open = fail_open
-        self.misses = self.errors = 0  # hits are counted in the wrapper's closure
+        # Hits answered by a wrapper's hot index are counted in its closure; these here.
+        self.hits = self.misses = self.errors = 0
         self.flights: dict[str, Any] = {}
+        self.cond = threading.Condition(threading.Lock())  # sync waiters of any flight
+        # A hot index needs a key that depends on the arguments only: the default key maker's.
+        memo = getattr(key, "memo", None)
+        self.index_limit: int = getattr(key, "memo_limit", 0) if isinstance(memo, dict) else 0
+        self.index: Any = None
         self.backend: AnyBackend | None = None
         self.slot: Slot | None = None
         self.on_bind: Callable[[], None] | None = None
         self.read: Callable[[str], Any] | None = None
-        self.store: Callable[..., Any] | None = None
+        self.write: Callable[[str, Any, float | None], Any] | None = None
         self.aread: Callable[[str], Awaitable[Any]] | None = None
-        self.async_store: Callable[..., Awaitable[Any]] | None = None
+        self.awrite: Callable[[str, Any, float | None], Awaitable[Any]] | None = None
 
     def check_mode(self, backend: AnyBackend) -> None:
         if not self.is_async:
@@ -338,16 +339,21 @@ class _State:
             raise TypeError(msg)
         self.lock_ttl = (_DEFAULT_LOCK_TTL if self.lock is True else float(self.lock)) if wants_lock else None
         namespace, serializer = self.namespace, self.serializer
+        self.index = None
         if sync_view is not None:
-            reader = sync_view._reader(namespace) if serializer is None else None
+            reader = writer = None
+            if serializer is None:
+                reader, writer = sync_view._reader(namespace), sync_view._writer(namespace)
+                if self.index_limit:
+                    self.index = sync_view._index(namespace)
             self.read = reader or functools.partial(sync_view._lookup, namespace, serializer=serializer)
-            self.store = sync_view._store
-            self.aread = self.async_store = None
+            self.write = writer or functools.partial(sync_view._store, namespace, serializer=serializer)
+            self.aread = self.awrite = None
         else:
             assert isinstance(backend, AsyncBackend)  # noqa: S101 - check_backend allows only the two kinds
-            self.read = self.store = None
+            self.read = self.write = None
             self.aread = functools.partial(backend._lookup, namespace, serializer=serializer)
-            self.async_store = backend._store
+            self.awrite = functools.partial(backend._store, namespace, serializer=serializer)
         if self.on_bind is not None:
             self.on_bind()
 
@@ -360,30 +366,41 @@ class _State:
 
     # -- sync miss path --------------------------------------------------------------------
 
-    def miss(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def miss(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any], hot: Any = MISSING) -> Any:
+        """Run the function once for ``key`` however many threads miss it; ``hot``: its hot-index key."""
         self.misses += 1
         # dict.setdefault and dict.pop are atomic: registering and retiring a flight
         # needs no lock of its own.
-        mine = _Flight()
-        flight: _Flight = self.flights.setdefault(key, mine)
-        if flight is not mine:
-            if flight.thread == threading.get_ident():  # the same thread recursing on its own key
-                return self.fn(*args, **kwargs)
-            flight.wait()
-            if flight.error is not None:
-                raise flight.error
-            return flight.value
+        flight = [get_ident(), False, None, None, False]
+        running = self.flights.setdefault(key, flight)
+        if running is not flight:
+            return self.join(running, args, kwargs)
         try:
-            flight.value = self.produce(key, args, kwargs)
-            return flight.value
+            flight[_VALUE] = value = self.produce(key, args, kwargs, hot)
+            return value
         except BaseException as exc:
-            flight.error = exc
+            flight[_ERROR] = exc
             raise
         finally:
             self.flights.pop(key, None)  # only the leader retires, and only its own flight
-            flight.done.release()
+            flight[_DONE] = True  # after the value or error: a waiter reads them once it sees this
+            if flight[_WAITED]:
+                with self.cond:
+                    self.cond.notify_all()
 
-    def produce(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def join(self, flight: list[Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Wait for another thread's run of the same key and share its outcome."""
+        if flight[_THREAD] == get_ident():  # the same thread recursing on its own key
+            return self.fn(*args, **kwargs)
+        with self.cond:
+            flight[_WAITED] = True  # before reading done: the leader reads them the other way round
+            while not flight[_DONE]:
+                self.cond.wait()
+        if flight[_ERROR] is not None:
+            raise flight[_ERROR]
+        return flight[_VALUE]
+
+    def produce(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any], hot: Any = MISSING) -> Any:
         """Run the function and store its result; under the cross-process lock when asked."""
         if self.lock_ttl is not None:
             backend = self.backend
@@ -402,7 +419,19 @@ class _State:
                     except BackendError as exc:
                         self.swallow(exc, "unlock")
         value = self.fn(*args, **kwargs)
-        self.keep(key, args, kwargs, value)
+        # keep(), inlined: this is every miss.
+        seconds = self.fixed_ttl
+        if seconds is _PER_CALL:
+            seconds = self.ttl(self.fn, args, kwargs, value)
+        try:
+            self.write(key, value, seconds)  # type: ignore[misc]
+        except BackendError as exc:
+            self.swallow(exc, "put")
+            return value
+        if outages.active:
+            outages.succeeded(self.backend)
+        if seconds is None and hot is not MISSING and self.index is not None:
+            self.remember(hot, key, value)
         return value
 
     def take_lock(self, acquire: Callable[[], Any], key: str, sleep: Callable[[float], Any]) -> Any:
@@ -450,18 +479,33 @@ class _State:
         """Sync: resolve the TTL and store ``value``, failing open."""
         seconds = self.ttl(self.fn, args, kwargs, value)
         try:
-            self.store(self.namespace, key, value, seconds, self.serializer)  # type: ignore[misc]
+            self.write(key, value, seconds)  # type: ignore[misc]
         except BackendError as exc:
             self.swallow(exc, "put")
         else:
             if outages.active:
                 outages.succeeded(self.backend)
 
+    def remember(self, hot: Any, key: str, value: Any) -> None:
+        """Put ``hot -> value`` in the hot index, unless a write to ``key`` raced with it.
+
+        The backend empties the index after every change to an indexable entry, so an
+        entry added before such a change is emptied with it, and one added after it is
+        caught here, reading the namespace back.
+        """
+        index = self.index
+        if len(index) >= self.index_limit:
+            index.clear()
+        index[hot] = value
+        if index.values.get(key, MISSING) is not value or key in index.expiry:
+            index.pop(hot, None)
+
     # -- async miss path -------------------------------------------------------------------
 
-    async def amiss(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    async def amiss(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any], hot: Any = MISSING) -> Any:
+        """Run the coroutine function once for ``key`` however many tasks miss it."""
         self.misses += 1
-        loop = asyncio.get_running_loop()
+        loop = get_running_loop()
         while True:
             running = self.flights.get(key)
             if not isinstance(running, _AsyncFlight) or running.loop is not loop:
@@ -478,7 +522,7 @@ class _State:
         flight = _AsyncFlight(loop)
         self.flights[key] = flight
         try:
-            value = await self.aproduce(key, args, kwargs)
+            value = await self.aproduce(key, args, kwargs, hot)
         except asyncio.CancelledError:
             if flight.future is not None:
                 flight.future.cancel()
@@ -496,7 +540,7 @@ class _State:
             if self.flights.get(key) is flight:
                 del self.flights[key]
 
-    async def aproduce(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    async def aproduce(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any], hot: Any = MISSING) -> Any:
         """Run the coroutine function and store its result; under the cross-process lock when asked."""
         if self.lock_ttl is not None:
             backend = self.backend
@@ -511,7 +555,22 @@ class _State:
                 finally:
                     await self.aunlock(backend, key, token)  # type: ignore[arg-type]
         value = await self.fn(*args, **kwargs)
-        await self.akeep(key, args, kwargs, value)
+        if self.write is None:
+            await self.akeep(key, args, kwargs, value)
+            return value
+        # The in-process store, inlined: this is every miss.
+        seconds = self.fixed_ttl
+        if seconds is _PER_CALL:
+            seconds = self.ttl(self.fn, args, kwargs, value)
+        try:
+            self.write(key, value, seconds)
+        except BackendError as exc:
+            self.swallow(exc, "put")
+            return value
+        if outages.active:
+            outages.succeeded(self.backend)
+        if seconds is None and hot is not MISSING and self.index is not None:
+            self.remember(hot, key, value)
         return value
 
     async def aunlock(self, backend: AnyBackend, key: str, token: str) -> None:
@@ -564,10 +623,10 @@ class _State:
         """Async: resolve the TTL and store ``value``, failing open."""
         seconds = self.ttl(self.fn, args, kwargs, value)
         try:
-            if self.store is not None:
-                self.store(self.namespace, key, value, seconds, self.serializer)
+            if self.write is not None:
+                self.write(key, value, seconds)
             else:
-                await self.async_store(self.namespace, key, value, seconds, self.serializer)  # type: ignore[misc]
+                await self.awrite(key, value, seconds)  # type: ignore[misc]
         except BackendError as exc:
             self.swallow(exc, "put")
         else:
@@ -594,45 +653,86 @@ def _sync_view(backend: AnyBackend | None) -> Backend:
     return view
 
 
-class _HitPath:
-    """What a wrapper reads on every call, kept in closure cells and refreshed on rebinding.
+# Compiled wrappers pass this to the key function (the default key maker's, which only
+# reads it) instead of a new dict per call.
+_NO_KWARGS: dict[str, Any] = {}
 
-    ``direct`` is the namespace dict's ``get`` of an in-process backend without LRU
-    order; while ``expiry`` (that namespace's expiry dict) is empty, a dict hit is final.
-    """
 
-    __slots__ = ("direct", "expiry", "read")
+def _sync_slow(state: _State, single: bool) -> Callable[[tuple[Any, ...], Any], Any]:
+    """What a compiled sync wrapper runs when its hot index cannot answer."""
+    make_key, missing, hot_ok = state.key, MISSING, indexable(single)
 
-    def __init__(self, state: _State) -> None:
-        self.read = state.read
-        view = getattr(state.read, "direct", None)
-        if view is not None and not view[2]:
-            self.direct: Callable[[str, Any], Any] | None = view[0].get
-            self.expiry: dict[str, float] | None = view[1]
-        else:
-            self.direct = self.expiry = None
+    def slow(args: tuple[Any, ...], hot: Any) -> Any:
+        key = make_key(args, _NO_KWARGS)
+        try:
+            value = state.read(key)  # type: ignore[misc]
+        except BackendError as exc:
+            state.swallow(exc, "get")
+            value = missing
+        if not hot_ok(hot):
+            hot = missing
+        if value is not missing:
+            state.hits += 1
+            if hot is not missing and state.index is not None:
+                state.remember(hot, key, value)
+            return value
+        return state.miss(key, args, {}, hot)
+
+    return slow
+
+
+def _async_slow(state: _State, single: bool) -> Callable[[tuple[Any, ...], Any], Awaitable[Any]]:
+    """What a compiled ``async def`` wrapper awaits when its hot index cannot answer."""
+    make_key, missing, hot_ok = state.key, MISSING, indexable(single)
+
+    async def slow(args: tuple[Any, ...], hot: Any) -> Any:
+        key = make_key(args, _NO_KWARGS)
+        try:
+            read = state.read
+            value = read(key) if read is not None else await state.aread(key)  # type: ignore[misc]
+        except BackendError as exc:
+            state.swallow(exc, "get")
+            value = missing
+        if not hot_ok(hot):
+            hot = missing
+        if value is not missing:
+            state.hits += 1
+            if hot is not missing and state.index is not None:
+                state.remember(hot, key, value)
+            return value
+        return await state.amiss(key, args, {}, hot)
+
+    return slow
+
+
+def _compiled_wrapper(state: _State) -> Callable[..., Any] | None:
+    """A wrapper with the function's own signature and a hot index, when both apply."""
+    if not state.index_limit:  # a key maker of the user's: the key may depend on more than the arguments
+        return None
+    parameters = positional_parameters(state.fn)
+    if parameters is None:
+        return None
+    single = len(parameters) == 1
+    slow = _async_slow(state, single) if state.is_async else _sync_slow(state, single)
+    wrapper, rebind, count = compile_wrapper(
+        state.fn, parameters, is_async=state.is_async, index=state.index, slow=slow
+    )
+    state.on_bind = lambda: rebind(state.index)
+    functools.update_wrapper(wrapper, state.fn)
+    _add_controls(wrapper, state, count)
+    return wrapper
 
 
 def _sync_wrapper(state: _State) -> Callable[..., Any]:
-    fn, make_key, namespace, missing = state.fn, state.key, state.namespace, MISSING
+    fn, make_key, missing = state.fn, state.key, MISSING
     remembered, memo_types = _memo_get(make_key), MEMO_TYPES
     single = getattr(make_key, "single", False)  # memoized calls always have one argument
-    path = _HitPath(state)
-    read, direct, expiry = path.read, path.direct, path.expiry
-
-    def rebind() -> None:
-        nonlocal read, direct, expiry
-        path = _HitPath(state)
-        read, direct, expiry = path.read, path.direct, path.expiry
-
-    state.on_bind = rebind
     hits = 0
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         nonlocal hits
-        # Performance over tidiness: the key maker's memo is consulted inline, and the
-        # per-call state sits in closure cells rather than attributes.
+        # Performance over tidiness: the key maker's memo is consulted inline.
         try:
             key = None if kwargs else remembered(args)
         except TypeError:  # unhashable arguments
@@ -649,7 +749,7 @@ def _sync_wrapper(state: _State) -> Callable[..., Any]:
         if key is None:
             key = make_key(args, kwargs)
         try:
-            value = direct(key, missing) if direct is not None and not expiry else read(key)  # type: ignore[misc]
+            value = state.read(key)  # type: ignore[misc]
         except BackendError as exc:
             state.swallow(exc, "get")
             value = missing
@@ -658,40 +758,25 @@ def _sync_wrapper(state: _State) -> Callable[..., Any]:
             return value
         return state.miss(key, args, kwargs)
 
-    def cache_info() -> CacheInfo:
-        return CacheInfo(hits=hits, misses=state.misses, errors=state.errors)
-
-    def invalidate(*args: Any, **kwargs: Any) -> bool:
-        return _sync_view(state.backend).remove(make_key(args, kwargs), namespace=namespace)
-
-    def cache_clear() -> None:
+    def count(reset: bool) -> int:
         nonlocal hits
-        _sync_view(state.backend).clear(namespace)
-        hits = state.misses = state.errors = 0
+        counted = hits
+        if reset:
+            hits = 0
+        return counted
 
-    wrapper.cache_info = cache_info  # type: ignore[attr-defined]
-    wrapper.invalidate = invalidate  # type: ignore[attr-defined]
-    wrapper.cache_clear = cache_clear  # type: ignore[attr-defined]
+    _add_controls(wrapper, state, count)
     return wrapper
 
 
-def _async_wrapper(state: _State) -> Callable[..., Any]:  # noqa: PLR0915 - the hit path is inlined on purpose
-    fn, make_key, namespace, missing = state.fn, state.key, state.namespace, MISSING
+def _async_wrapper(state: _State) -> Callable[..., Any]:
+    fn, make_key, missing = state.fn, state.key, MISSING
     remembered, memo_types = _memo_get(make_key), MEMO_TYPES
     single = getattr(make_key, "single", False)  # memoized calls always have one argument
-    path = _HitPath(state)
-    read, direct, expiry = path.read, path.direct, path.expiry
-
-    def rebind() -> None:
-        nonlocal read, direct, expiry
-        path = _HitPath(state)
-        read, direct, expiry = path.read, path.direct, path.expiry
-
-    state.on_bind = rebind
     hits = 0
 
     @functools.wraps(fn)
-    async def wrapper(*args: Any, **kwargs: Any) -> Any:  # noqa: PLR0912 - inlined hit path
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
         nonlocal hits
         try:
             key = None if kwargs else remembered(args)
@@ -709,12 +794,8 @@ def _async_wrapper(state: _State) -> Callable[..., Any]:  # noqa: PLR0915 - the 
         if key is None:
             key = make_key(args, kwargs)
         try:
-            if direct is not None and not expiry:
-                value = direct(key, missing)
-            elif read is not None:  # in-process storage: no await on the hit path
-                value = read(key)
-            else:
-                value = await state.aread(key)  # type: ignore[misc]
+            read = state.read
+            value = read(key) if read is not None else await state.aread(key)  # type: ignore[misc]
         except BackendError as exc:
             state.swallow(exc, "get")
             value = missing
@@ -723,29 +804,57 @@ def _async_wrapper(state: _State) -> Callable[..., Any]:  # noqa: PLR0915 - the 
             return value
         return await state.amiss(key, args, kwargs)
 
-    def cache_info() -> CacheInfo:
-        return CacheInfo(hits=hits, misses=state.misses, errors=state.errors)
-
-    async def invalidate(*args: Any, **kwargs: Any) -> bool:
-        backend = state.backend
-        key = make_key(args, kwargs)
-        if isinstance(backend, Backend):
-            return backend.remove(key, namespace=namespace)
-        return await backend.remove(key, namespace=namespace)  # type: ignore[union-attr]
-
-    async def cache_clear() -> None:
+    def count(reset: bool) -> int:
         nonlocal hits
-        backend = state.backend
-        if isinstance(backend, Backend):
-            backend.clear(namespace)
-        else:
-            await backend.clear(namespace)  # type: ignore[union-attr]
-        hits = state.misses = state.errors = 0
+        counted = hits
+        if reset:
+            hits = 0
+        return counted
 
-    wrapper.cache_info = cache_info  # type: ignore[attr-defined]
-    wrapper.invalidate = invalidate  # type: ignore[attr-defined]
-    wrapper.cache_clear = cache_clear  # type: ignore[attr-defined]
+    _add_controls(wrapper, state, count)
     return wrapper
+
+
+def _add_controls(wrapper: Any, state: _State, count: Callable[[bool], int]) -> None:
+    """Give ``wrapper`` its ``cache_info``, ``invalidate`` and ``cache_clear``."""
+    make_key, namespace = state.key, state.namespace
+
+    def cache_info() -> CacheInfo:
+        return CacheInfo(hits=count(False) + state.hits, misses=state.misses, errors=state.errors)
+
+    def reset() -> None:
+        count(True)
+        state.hits = state.misses = state.errors = 0
+
+    if state.is_async:
+
+        async def ainvalidate(*args: Any, **kwargs: Any) -> bool:
+            backend = state.backend
+            key = make_key(args, kwargs)
+            if isinstance(backend, Backend):
+                return backend.remove(key, namespace=namespace)
+            return await backend.remove(key, namespace=namespace)  # type: ignore[union-attr]
+
+        async def acache_clear() -> None:
+            backend = state.backend
+            if isinstance(backend, Backend):
+                backend.clear(namespace)
+            else:
+                await backend.clear(namespace)  # type: ignore[union-attr]
+            reset()
+
+        wrapper.invalidate, wrapper.cache_clear = ainvalidate, acache_clear
+    else:
+
+        def invalidate(*args: Any, **kwargs: Any) -> bool:
+            return _sync_view(state.backend).remove(make_key(args, kwargs), namespace=namespace)
+
+        def cache_clear() -> None:
+            _sync_view(state.backend).clear(namespace)
+            reset()
+
+        wrapper.invalidate, wrapper.cache_clear = invalidate, cache_clear
+    wrapper.cache_info = cache_info
 
 
 def decorate(
@@ -790,7 +899,9 @@ def decorate(
         lock=check_lock(lock),
     )
     slot.attach(state)
-    wrapper = _async_wrapper(state) if state.is_async else _sync_wrapper(state)
+    wrapper = _compiled_wrapper(state)
+    if wrapper is None:
+        wrapper = _async_wrapper(state) if state.is_async else _sync_wrapper(state)
     wrapper._cache_state = state  # type: ignore[attr-defined]
     return wrapper
 

@@ -286,6 +286,7 @@ class ReprKeyMaker(KeyMaker):
             return result
 
         key.memo = memo  # type: ignore[attr-defined]  # read by the decorator's inlined hit path
+        key.memo_limit = limit  # type: ignore[attr-defined]  # and the bound of its hot index
         key.single = positional == 1 and not varargs  # type: ignore[attr-defined]
         return key
 

@@ -8,6 +8,7 @@ store copies.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +18,24 @@ from ._clock import Clock
 from ._policy import MISSING, Entry
 from ._serializers import Serializer
 from ._sync_backend import Backend
+
+
+class HotIndex(dict):  # type: ignore[type-arg]
+    """Call arguments -> value for one decorated function, over one in-process namespace.
+
+    Handed out by ``SyncDictCache._index``. It holds only entries stored without expiry,
+    and the backend empties it whenever an entry of that namespace that has no expiry
+    is overwritten or removed, or the namespace is cleared; so whatever it holds is what
+    the namespace holds. ``values`` and ``expiry`` are the namespace's own dicts: after
+    adding an entry, a decorator reads them back to check it raced with no write.
+    """
+
+    __slots__ = ("__weakref__", "expiry", "values")
+
+    def __init__(self, values: dict[str, Any], expiry: dict[str, float]) -> None:
+        super().__init__()
+        self.values = values
+        self.expiry = expiry
 
 
 class SyncDictCache(Backend):
@@ -43,27 +62,35 @@ class SyncDictCache(Backend):
         # Performance over tidiness: values sit in plain per-namespace dicts, not in entry
         # objects, so an entry without TTL costs one dict slot. Expiry instants live in a
         # sparse twin dict, and the LRU order is kept only when maxsize asks for it.
+        # Namespace dicts are never replaced (clear empties them in place): readers,
+        # writers and hot indexes handed out for a namespace hold them.
         self._values: dict[str, dict[str, Any]] = {}
         self._expiry: dict[str, dict[str, float]] = {}
         self._order: OrderedDict[tuple[str, str], None] | None = OrderedDict() if maxsize is not None else None
+        self._indexes: dict[str, weakref.WeakValueDictionary[int, HotIndex]] = {}  # by id: dicts compare by content
         self._next_sweep = self.clock.now() + self.sweep_interval
         self._has_expiring = False
-        self._readers: dict[str, Callable[[str], Any]] = {}
-        self._write_lock = threading.RLock()
+        # Every write takes this lock (acquire/release, not ``with``: half the cost);
+        # reads take none, a dict read being atomic. Reentrant: dropping a value may run
+        # its ``__del__``, which may use the cache.
+        self._lock = threading.RLock()
 
     def __len__(self) -> int:
         """Entries held, expired ones not yet swept included."""
         return sum(map(len, self._values.values()))
 
-    def _reader(self, namespace: str) -> Callable[[str], Any]:
-        """The decorator's hit path for one namespace: a closure over that namespace's dicts.
+    def _space(self, namespace: str) -> tuple[dict[str, Any], dict[str, float]]:
+        """The value and expiry dicts of ``namespace``, created on first use."""
+        space = self._values.get(namespace)
+        if space is None:
+            with self._lock:
+                space = self._values.setdefault(namespace, {})
+                self._expiry.setdefault(namespace, {})
+        return space, self._expiry[namespace]
 
-        Namespace dicts are never replaced (clear empties them in place), so the closure
-        stays valid; after ``close()`` they are empty and every read misses.
-        """
-        with self._write_lock:
-            space = self._values.setdefault(namespace, {})
-            expiry = self._expiry.setdefault(namespace, {})
+    def _reader(self, namespace: str) -> Callable[[str], Any]:
+        """The decorator's read path for one namespace: a closure over that namespace's dicts."""
+        space, expiry = self._space(namespace)
         order, now, discard, missing = self._order, self.clock.now, self._discard, MISSING
 
         def read(key: str) -> Any:
@@ -82,93 +109,136 @@ class SyncDictCache(Backend):
                     pass
             return value
 
-        read.direct = (space, expiry, order is not None)  # type: ignore[attr-defined]  # inlined by decorators
-        self._readers[namespace] = read
         return read
 
-    def _lookup(self, namespace: str, key: str, serializer: Serializer | None = None) -> Any:
-        if self._closed:
-            self._ensure_open()
-        read = self._readers.get(namespace)
-        if read is None:
-            if namespace not in self._values:  # a read never creates a namespace
-                return MISSING
-            read = self._reader(namespace)
-        value = read(key)
-        if serializer is not None and value is not MISSING:
-            return self._live_value(key, (value, None), serializer)
-        return value
+    def _writer(self, namespace: str) -> Callable[[str, Any, float | None], None]:
+        """The decorator's store for one namespace: ``_store`` without a serializer, in one call."""
+        put, discard, now = self._put, self._discard, self.clock.now
+
+        def write(key: str, value: Any, seconds: float | None) -> None:
+            if self._closed:
+                self._ensure_open()
+            if seconds is None:
+                put(namespace, key, value, None, None)
+            elif seconds > 0:
+                put(namespace, key, value, seconds, now() + seconds)
+            else:  # nothing would be kept
+                discard(namespace, key)
+
+        return write
+
+    def _index(self, namespace: str) -> HotIndex | None:
+        """A new ``HotIndex`` over ``namespace``; ``None`` with ``maxsize`` (a hit must refresh the LRU order)."""
+        if self._order is not None:
+            return None
+        index = HotIndex(*self._space(namespace))
+        with self._lock:
+            self._indexes.setdefault(namespace, weakref.WeakValueDictionary())[id(index)] = index
+        return index
+
+    def _changed(self, namespace: str) -> None:
+        """Empty the hot indexes of ``namespace``: call under the lock, after the change."""
+        indexes = self._indexes.get(namespace)
+        if indexes:
+            for index in indexes.values():
+                index.clear()
 
     def _get(self, namespace: str, key: str) -> Entry | None:
         space = self._values.get(namespace)
         if space is None or key not in space:
+            return None
+        expires_at = self._expiry[namespace].get(key)
+        if expires_at is not None and expires_at <= self.clock.now():
+            self._discard(namespace, key)  # read as a miss, so dropped now rather than at the sweep
             return None
         if self._order is not None:  # a read by get_many is a use too
             try:
                 self._order.move_to_end((namespace, key))
             except KeyError:  # removed by another thread since the read
                 pass
-        return space[key], self._expiry.get(namespace, {}).get(key)
+        return space.get(key, MISSING), expires_at
 
     def _put(self, namespace: str, key: str, payload: Any, ttl: float | None, expires_at: float | None) -> None:
-        with self._write_lock:
-            self._values.setdefault(namespace, {})[key] = payload
+        space = self._values.get(namespace)
+        if space is None:
+            space = self._space(namespace)[0]
+        expiry = self._expiry[namespace]
+        lock = self._lock
+        lock.acquire()
+        try:
+            replaced = key in space and key not in expiry  # only such entries can be indexed
+            space[key] = payload
             if expires_at is None:
-                expiry = self._expiry.get(namespace)
                 if expiry:
                     expiry.pop(key, None)
             else:
-                self._expiry.setdefault(namespace, {})[key] = expires_at
+                expiry[key] = expires_at
                 self._has_expiring = True
+            if replaced:
+                self._changed(namespace)
             order = self._order
             if order is not None:
                 order[namespace, key] = None
                 order.move_to_end((namespace, key))
                 while len(order) > self.maxsize:  # type: ignore[operator]
-                    old_namespace, old_key = order.popitem(last=False)[0]
-                    self._discard(old_namespace, old_key)
+                    self._drop(*order.popitem(last=False)[0])
             if self._has_expiring:
                 now = self.clock.now()
                 if now >= self._next_sweep:
-                    self._remove_expired(now)
+                    self._sweep(now)
+        finally:
+            lock.release()
+
+    def _drop(self, namespace: str, key: str) -> bool:
+        """Delete one entry; call under the lock."""
+        space = self._values.get(namespace)
+        if space is None or space.pop(key, MISSING) is MISSING:
+            return False
+        expiry = self._expiry[namespace]
+        if not expiry or expiry.pop(key, None) is None:
+            self._changed(namespace)
+        if self._order is not None:
+            self._order.pop((namespace, key), None)
+        return True
 
     def _discard(self, namespace: str, key: str) -> bool:
-        with self._write_lock:
-            space = self._values.get(namespace)
-            if space is None or space.pop(key, MISSING) is MISSING:
-                return False
-            expiry = self._expiry.get(namespace)
-            if expiry:
-                expiry.pop(key, None)
-            if self._order is not None:
-                self._order.pop((namespace, key), None)
-            return True
+        lock = self._lock
+        lock.acquire()
+        try:
+            return self._drop(namespace, key)
+        finally:
+            lock.release()
 
     def _remove(self, namespace: str, key: str) -> bool:
         return self._discard(namespace, key)
 
+    def _sweep(self, now: float) -> int:
+        """Delete expired entries; call under the lock."""
+        self._next_sweep = now + self.sweep_interval
+        doomed = [
+            (namespace, key)
+            for namespace, expiry in self._expiry.items()
+            for key, expires_at in expiry.items()
+            if expires_at <= now
+        ]
+        for namespace, key in doomed:
+            self._drop(namespace, key)
+        self._has_expiring = any(self._expiry.values())
+        return len(doomed)
+
     def _remove_expired(self, now: float) -> int:
-        with self._write_lock:
-            self._next_sweep = now + self.sweep_interval
-            doomed = [
-                (namespace, key)
-                for namespace, expiry in self._expiry.items()
-                for key, expires_at in expiry.items()
-                if expires_at <= now
-            ]
-            for namespace, key in doomed:
-                self._discard(namespace, key)
-            self._has_expiring = any(self._expiry.values())
-            return len(doomed)
+        with self._lock:
+            return self._sweep(now)
 
     def _clear(self, namespace: str | None) -> None:
-        # Empties namespace dicts in place: readers handed out by _reader hold them.
-        with self._write_lock:
+        with self._lock:
             if namespace is None:
                 for space in (*self._values.values(), *self._expiry.values()):
                     space.clear()
                 if self._order is not None:
                     self._order.clear()
+                for name in self._indexes:
+                    self._changed(name)
                 return
             for spaces in (self._values, self._expiry):
                 if namespace in spaces:
@@ -176,6 +246,7 @@ class SyncDictCache(Backend):
             if self._order is not None:
                 for stale in [pair for pair in self._order if pair[0] == namespace]:
                     del self._order[stale]
+            self._changed(namespace)
 
     def _close(self) -> None:
         self._clear(None)

@@ -142,6 +142,21 @@ class BackendPolicy:
         """
         return None
 
+    def _writer(self, namespace: str) -> Callable[[str, Any, float | None], None] | None:
+        """Optional store path for decorators: ``(key, value, seconds) -> None`` for ``namespace``.
+
+        Same contract as ``_store`` without a serializer; ``None`` means decorators use
+        ``_store``. For in-process backends, to save the layers of the template.
+        """
+        return None
+
+    def _index(self, namespace: str) -> Any:
+        """Optional: a ``HotIndex`` this backend keeps true for ``namespace``, or ``None``.
+
+        Only for in-process storage whose reads need no bookkeeping; see ``HotIndex``.
+        """
+        return None
+
     # -- values and expiry ----------------------------------------------------------------
 
     def _encode(self, value: Any, serializer: Serializer | None = None) -> Any:

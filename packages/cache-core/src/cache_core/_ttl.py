@@ -99,4 +99,5 @@ def ttl_resolver(ttl: TTL) -> TTLResolver:
     def constant(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], value: Any) -> float | None:
         return seconds
 
+    constant.seconds = seconds  # type: ignore[attr-defined]  # read by decorators: no call per store
     return constant

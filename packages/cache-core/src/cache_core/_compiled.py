@@ -1,0 +1,131 @@
+"""Wrappers compiled to the decorated function's own signature.
+
+A ``def wrapper(*args, **kwargs)`` costs about twice a plain call before it does
+anything, and must then bring the arguments to one canonical form for the key.
+For the common function (positional parameters only, the default key maker),
+``compiled_wrapper`` writes the source of a wrapper with the same parameters
+instead, so Python binds the call (defaults included) and the wrapper starts with
+the arguments in canonical order. Its first step is the hot index (arguments ->
+value, see ``HotIndex``); everything else is the ordinary path, ``slow``.
+
+Performance over tidiness: this is code generation (as ``dataclasses`` does it). The
+source is built from parameter names only (identifiers Python already accepted);
+defaults and helpers reach it as arguments of the factory, never as text.
+"""
+
+from __future__ import annotations
+
+import inspect
+import keyword
+from collections.abc import Callable
+from typing import Any
+
+from ._keys import MEMO_TYPES
+from ._policy import MISSING
+
+_PREFIX = "_cc_"
+_NO_INDEX: dict[Any, Any] = {}  # the index of a function whose backend offers none: never written
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+#: ``(wrapper, rebind, count)``: rebind(index) points the wrapper at another hot index;
+#: count(reset) returns the hits it answered (and zeroes them when ``reset``).
+Compiled = tuple[Callable[..., Any], Callable[[Any], None], Callable[[bool], int]]
+
+
+def positional_parameters(fn: Callable[..., Any]) -> list[inspect.Parameter] | None:
+    """The parameters of ``fn`` if a wrapper can be compiled for it, else ``None``.
+
+    Only plain Python functions whose parameters are all positional (no ``*args``,
+    ``**kwargs`` or keyword-only ones), and not wrappers of something else.
+    """
+    if not inspect.isfunction(fn) or hasattr(fn, "__wrapped__") or "__signature__" in fn.__dict__:
+        return None
+    parameters = list(inspect.signature(fn).parameters.values())
+    if any(p.kind not in _POSITIONAL or p.name.startswith(_PREFIX) for p in parameters):
+        return None
+    return parameters
+
+
+def compile_wrapper(
+    fn: Callable[..., Any],
+    parameters: list[inspect.Parameter],
+    *,
+    is_async: bool,
+    index: Any,
+    slow: Callable[[tuple[Any, ...], Any], Any],
+) -> Compiled:
+    """Build the wrapper of ``fn``.
+
+    Each call looks its arguments up in ``index`` (the one argument itself, or a tuple
+    of several) and answers from there if they are all of the exact types the index
+    may hold; otherwise it returns ``slow(args, hot)`` (awaited for ``async def``), with
+    ``args`` the canonical tuple and ``hot`` the index key.
+    """
+    names = [p.name for p in parameters]
+    signature: list[str] = []
+    defaults: dict[str, Any] = {}
+    for position, parameter in enumerate(parameters):
+        if parameter.default is inspect.Parameter.empty:
+            signature.append(parameter.name)
+        else:
+            default = f"{_PREFIX}default_{position}"
+            defaults[default] = parameter.default
+            signature.append(f"{parameter.name}={default}")
+        last_positional_only = parameter.kind is inspect.Parameter.POSITIONAL_ONLY and (
+            position + 1 == len(parameters) or parameters[position + 1].kind is not inspect.Parameter.POSITIONAL_ONLY
+        )
+        if last_positional_only:
+            signature.append("/")
+    args = f"({names[0]},)" if len(names) == 1 else f"({', '.join(names)})"
+    hot = names[0] if len(names) == 1 else args
+    guard = " and ".join(f"{_PREFIX}type({name}) in {_PREFIX}types" for name in names) or "True"
+    name = fn.__name__ if _usable_name(fn.__name__, names) else f"{_PREFIX}wrapper"
+    helpers = [f"{_PREFIX}index_get", f"{_PREFIX}slow", f"{_PREFIX}missing", f"{_PREFIX}types", f"{_PREFIX}type"]
+    source = f"""
+def {_PREFIX}factory({", ".join([*helpers, *defaults])}):
+    {_PREFIX}hits = 0
+
+    {"async " if is_async else ""}def {name}({", ".join(signature)}):
+        nonlocal {_PREFIX}hits
+        {_PREFIX}value = {_PREFIX}index_get({hot}, {_PREFIX}missing)
+        if {_PREFIX}value is not {_PREFIX}missing and {guard}:
+            {_PREFIX}hits += 1
+            return {_PREFIX}value
+        return {"await " if is_async else ""}{_PREFIX}slow({args}, {hot})
+
+    def {_PREFIX}rebind(index):
+        nonlocal {_PREFIX}index_get
+        {_PREFIX}index_get = ({_PREFIX}no_index if index is None else index).get
+
+    def {_PREFIX}count(reset):
+        nonlocal {_PREFIX}hits
+        hits = {_PREFIX}hits
+        if reset:
+            {_PREFIX}hits = 0
+        return hits
+
+    return {name}, {_PREFIX}rebind, {_PREFIX}count
+"""
+    scope: dict[str, Any] = {f"{_PREFIX}no_index": _NO_INDEX}
+    exec(compile(source, f"<cache_core wrapper of {fn.__module__}.{fn.__qualname__}>", "exec"), scope)  # noqa: S102 - source built from identifiers only, see the module docstring
+    index_get = (_NO_INDEX if index is None else index).get
+    compiled: Compiled = scope[f"{_PREFIX}factory"](index_get, slow, MISSING, MEMO_TYPES, type, *defaults.values())
+    return compiled
+
+
+def _usable_name(name: str, parameters: list[str]) -> bool:
+    return name.isidentifier() and not keyword.iskeyword(name) and not name.startswith(_PREFIX) and name not in parameters
+
+
+def indexable(single: bool) -> Callable[[Any], bool]:
+    """Whether a hot-index key holds only types whose equal values have equal keys."""
+    if single:
+        return lambda hot: type(hot) in MEMO_TYPES
+
+    def every(hot: tuple[Any, ...]) -> bool:
+        for item in hot:  # noqa: SIM110 - a loop: all() with a generator costs ~200 ns
+            if type(item) not in MEMO_TYPES:
+                return False
+        return True
+
+    return every
