@@ -52,14 +52,18 @@ def compile_wrapper(
     *,
     is_async: bool,
     index: Any,
-    slow: Callable[[tuple[Any, ...], Any], Any],
+    fetch: Callable[[str, tuple[Any, ...], dict[str, Any], Any], Any],
+    key_for: Callable[[tuple[Any, ...], Any], tuple[str, Any]],
+    prefix: str | None,
 ) -> Compiled:
     """Build the wrapper of ``fn``.
 
-    Each call looks its arguments up in ``index`` (the one argument itself, or a tuple
-    of several) and answers from there if they are all of the exact types the index
-    may hold; otherwise it returns ``slow(args, hot)`` (awaited for ``async def``), with
-    ``args`` the canonical tuple and ``hot`` the index key.
+    A call whose arguments are all of the exact types the index may hold looks them up
+    in ``index`` (the one argument itself, or the tuple of several: the "hot" key) and
+    returns what it finds. Otherwise it returns ``fetch(key, args, {}, hot)`` (awaited
+    for ``async def``), with ``args`` the canonical tuple and ``(key, hot)`` from
+    ``key_for(args, hot)``; with one argument and a ``prefix`` (an unhashed key), the key
+    is built in place: ``prefix + repr(args)``, as the key maker would.
     """
     names = [p.name for p in parameters]
     signature: list[str] = []
@@ -80,18 +84,32 @@ def compile_wrapper(
     hot = names[0] if len(names) == 1 else args
     guard = " and ".join(f"{_PREFIX}type({name}) in {_PREFIX}types" for name in names) or "True"
     name = fn.__name__ if _usable_name(fn.__name__, names) else f"{_PREFIX}wrapper"
-    helpers = [f"{_PREFIX}index_get", f"{_PREFIX}slow", f"{_PREFIX}missing", f"{_PREFIX}types", f"{_PREFIX}type"]
-    source = f"""
-def {_PREFIX}factory({", ".join([*helpers, *defaults])}):
-    {_PREFIX}hits = 0
-
-    {"async " if is_async else ""}def {name}({", ".join(signature)}):
-        nonlocal {_PREFIX}hits
+    wait = "await " if is_async else ""
+    if len(names) == 1 and prefix is not None:
+        body = f"""
+        if {guard}:
+            {_PREFIX}value = {_PREFIX}index_get({hot}, {_PREFIX}missing)
+            if {_PREFIX}value is not {_PREFIX}missing:
+                {_PREFIX}hits += 1
+                return {_PREFIX}value
+            return {wait}{_PREFIX}fetch(f"{{{_PREFIX}prefix}}({{{hot}!r}},)", {args}, {{}}, {hot})
+        {_PREFIX}key, {_PREFIX}hot = {_PREFIX}key_for({args}, {hot})
+        return {wait}{_PREFIX}fetch({_PREFIX}key, {args}, {{}}, {_PREFIX}hot)"""
+    else:
+        body = f"""
         {_PREFIX}value = {_PREFIX}index_get({hot}, {_PREFIX}missing)
         if {_PREFIX}value is not {_PREFIX}missing and {guard}:
             {_PREFIX}hits += 1
             return {_PREFIX}value
-        return {"await " if is_async else ""}{_PREFIX}slow({args}, {hot})
+        {_PREFIX}key, {_PREFIX}hot = {_PREFIX}key_for({args}, {hot})
+        return {wait}{_PREFIX}fetch({_PREFIX}key, {args}, {{}}, {_PREFIX}hot)"""
+    helpers = ["index_get", "fetch", "key_for", "prefix", "missing", "types", "type"]
+    source = f"""
+def {_PREFIX}factory({", ".join([*(_PREFIX + helper for helper in helpers), *defaults])}):
+    {_PREFIX}hits = 0
+
+    {"async " if is_async else ""}def {name}({", ".join(signature)}):
+        nonlocal {_PREFIX}hits{body}
 
     def {_PREFIX}rebind(index):
         nonlocal {_PREFIX}index_get
@@ -109,23 +127,10 @@ def {_PREFIX}factory({", ".join([*helpers, *defaults])}):
     scope: dict[str, Any] = {f"{_PREFIX}no_index": _NO_INDEX}
     exec(compile(source, f"<cache_core wrapper of {fn.__module__}.{fn.__qualname__}>", "exec"), scope)  # noqa: S102 - source built from identifiers only, see the module docstring
     index_get = (_NO_INDEX if index is None else index).get
-    compiled: Compiled = scope[f"{_PREFIX}factory"](index_get, slow, MISSING, MEMO_TYPES, type, *defaults.values())
+    factory = scope[f"{_PREFIX}factory"]
+    compiled: Compiled = factory(index_get, fetch, key_for, prefix, MISSING, MEMO_TYPES, type, *defaults.values())
     return compiled
 
 
 def _usable_name(name: str, parameters: list[str]) -> bool:
     return name.isidentifier() and not keyword.iskeyword(name) and not name.startswith(_PREFIX) and name not in parameters
-
-
-def indexable(single: bool) -> Callable[[Any], bool]:
-    """Whether a hot-index key holds only types whose equal values have equal keys."""
-    if single:
-        return lambda hot: type(hot) in MEMO_TYPES
-
-    def every(hot: tuple[Any, ...]) -> bool:
-        for item in hot:  # noqa: SIM110 - a loop: all() with a generator costs ~200 ns
-            if type(item) not in MEMO_TYPES:
-                return False
-        return True
-
-    return every

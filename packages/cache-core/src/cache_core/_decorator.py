@@ -33,7 +33,7 @@ from typing import (
 
 from ._async_backend import AsyncBackend
 from ._errors import BackendError
-from ._compiled import compile_wrapper, indexable, positional_parameters
+from ._compiled import compile_wrapper, positional_parameters
 from ._keys import MEMO_TYPES, KeyFunction, KeyGenerator, KeyMaker, KeyMakerFunction, check_key_options, key_function
 from ._policy import DEFAULT_NAMESPACE, MISSING, BackendPolicy, check_namespace
 from ._serializers import Serializer
@@ -173,25 +173,7 @@ outages = _Outages()
 # function's condition, which the leader notifies only when somebody waits.
 _THREAD, _DONE, _VALUE, _ERROR, _WAITED = range(5)
 _PER_CALL: Any = object()  # fixed_ttl when the TTL is resolved per call
-
-
-class _AsyncFlight:
-    """One computation that concurrent tasks of the same key wait for.
-
-    The future is created by the first task that waits, so a miss nobody else
-    waits for costs no future.
-    """
-
-    __slots__ = ("future", "loop")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.future: asyncio.Future[Any] | None = None
-
-    def waiter(self) -> asyncio.Future[Any]:
-        if self.future is None:
-            self.future = self.loop.create_future()
-        return self.future
+_TAKE_OVER: Any = object()  # ajoin: the task computing the value was cancelled
 
 
 class Slot:
@@ -366,8 +348,26 @@ class _State:
 
     # -- sync miss path --------------------------------------------------------------------
 
-    def miss(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any], hot: Any = MISSING) -> Any:
-        """Run the function once for ``key`` however many threads miss it; ``hot``: its hot-index key."""
+    def fetch(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any], hot: Any = MISSING) -> Any:
+        """Sync: the cached value of ``key``, or the function's result, computed once and stored.
+
+        However many threads miss ``key`` at once, one runs the function and the others
+        wait for its outcome. ``hot`` is the call's hot-index key, or ``MISSING``.
+        """
+        index = self.index
+        try:
+            if index is not None and key not in index.values:  # a sure miss, known without a call
+                value = MISSING
+            else:
+                value = self.read(key)  # type: ignore[misc]
+        except BackendError as exc:
+            self.swallow(exc, "get")
+            value = MISSING
+        if value is not MISSING:
+            self.hits += 1
+            if hot is not MISSING and index is not None:
+                self.remember(hot, key, value)
+            return value
         self.misses += 1
         # dict.setdefault and dict.pop are atomic: registering and retiring a flight
         # needs no lock of its own.
@@ -376,7 +376,27 @@ class _State:
         if running is not flight:
             return self.join(running, args, kwargs)
         try:
-            flight[_VALUE] = value = self.produce(key, args, kwargs, hot)
+            if self.lock_ttl is not None:
+                flight[_VALUE] = value = self.produce_locked(key, args, kwargs)
+                return value
+            flight[_VALUE] = value = self.fn(*args, **kwargs)
+            # Performance over tidiness: keep() and remember() inlined, as this is every miss.
+            seconds = self.fixed_ttl
+            if seconds is _PER_CALL:
+                seconds = self.ttl(self.fn, args, kwargs, value)
+            try:
+                self.write(key, value, seconds)  # type: ignore[misc]
+            except BackendError as exc:
+                self.swallow(exc, "put")
+                return value
+            if outages.active:
+                outages.succeeded(self.backend)
+            if seconds is None and hot is not MISSING and index is not None and index is self.index:
+                if len(index) >= self.index_limit:
+                    index.clear()
+                index[hot] = value
+                if index.values.get(key, MISSING) is not value or key in index.expiry:
+                    index.pop(hot, None)
             return value
         except BaseException as exc:
             flight[_ERROR] = exc
@@ -400,39 +420,23 @@ class _State:
             raise flight[_ERROR]
         return flight[_VALUE]
 
-    def produce(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any], hot: Any = MISSING) -> Any:
-        """Run the function and store its result; under the cross-process lock when asked."""
-        if self.lock_ttl is not None:
-            backend = self.backend
-            assert isinstance(backend, Backend)  # noqa: S101 - lock_ttl is only set for lockable sync backends
-            token = self.take_lock(lambda: backend._try_lock(self.namespace, key, self.lock_ttl), key, time.sleep)  # type: ignore[arg-type]
-            if token is _FOUND:
-                return self.found
-            if token is not None:
-                try:
-                    value = self.fn(*args, **kwargs)
-                    self.keep(key, args, kwargs, value)
-                    return value
-                finally:
-                    try:
-                        backend._unlock(self.namespace, key, token)
-                    except BackendError as exc:
-                        self.swallow(exc, "unlock")
-        value = self.fn(*args, **kwargs)
-        # keep(), inlined: this is every miss.
-        seconds = self.fixed_ttl
-        if seconds is _PER_CALL:
-            seconds = self.ttl(self.fn, args, kwargs, value)
+    def produce_locked(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Run the function and store its result under the cross-process lock."""
+        backend = self.backend
+        assert isinstance(backend, Backend)  # noqa: S101 - lock_ttl is only set for lockable sync backends
+        token = self.take_lock(lambda: backend._try_lock(self.namespace, key, self.lock_ttl), key, time.sleep)  # type: ignore[arg-type]
+        if token is _FOUND:
+            return self.found
         try:
-            self.write(key, value, seconds)  # type: ignore[misc]
-        except BackendError as exc:
-            self.swallow(exc, "put")
+            value = self.fn(*args, **kwargs)
+            self.keep(key, args, kwargs, value)
             return value
-        if outages.active:
-            outages.succeeded(self.backend)
-        if seconds is None and hot is not MISSING and self.index is not None:
-            self.remember(hot, key, value)
-        return value
+        finally:
+            if token is not None:  # None: no lock to be had, so computed without one
+                try:
+                    backend._unlock(self.namespace, key, token)
+                except BackendError as exc:
+                    self.swallow(exc, "unlock")
 
     def take_lock(self, acquire: Callable[[], Any], key: str, sleep: Callable[[float], Any]) -> Any:
         """Sync: the lock token, ``_FOUND`` (another process stored the value meanwhile) or ``None``."""
@@ -502,76 +506,102 @@ class _State:
 
     # -- async miss path -------------------------------------------------------------------
 
-    async def amiss(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any], hot: Any = MISSING) -> Any:
-        """Run the coroutine function once for ``key`` however many tasks miss it."""
+    async def afetch(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any], hot: Any = MISSING) -> Any:
+        """Async: the cached value of ``key``, or the function's result, computed once and stored.
+
+        However many tasks miss ``key`` at once, one runs the function and the others
+        await its outcome; if that one is cancelled, a waiter takes over.
+        """
+        index = self.index
+        try:
+            if index is not None and key not in index.values:  # a sure miss, known without a call
+                value = MISSING
+            elif self.read is not None:  # in-process storage: no await
+                value = self.read(key)
+            else:
+                value = await self.aread(key)  # type: ignore[misc]
+        except BackendError as exc:
+            self.swallow(exc, "get")
+            value = MISSING
+        if value is not MISSING:
+            self.hits += 1
+            if hot is not MISSING and index is not None:
+                self.remember(hot, key, value)
+            return value
         self.misses += 1
         loop = get_running_loop()
-        while True:
+        running = self.flights.get(key)
+        while running is not None and running[0] is loop:
+            outcome = await self.ajoin(running)
+            if outcome is not _TAKE_OVER:
+                return outcome
             running = self.flights.get(key)
-            if not isinstance(running, _AsyncFlight) or running.loop is not loop:
-                break
-            waiting = running.waiter()
-            try:
-                return await asyncio.shield(waiting)
-            except asyncio.CancelledError:
-                task = asyncio.current_task()
-                cancelling = getattr(task, "cancelling", None)
-                if not waiting.cancelled() or (cancelling is not None and cancelling()):
-                    raise
-                # The computing task was cancelled, not this one: take over.
-        flight = _AsyncFlight(loop)
+        flight: list[Any] = [loop, None]  # [loop, future]: made by the first task that waits
         self.flights[key] = flight
         try:
-            value = await self.aproduce(key, args, kwargs, hot)
+            if self.lock_ttl is not None:
+                value = await self.aproduce_locked(key, args, kwargs)
+            else:
+                value = await self.fn(*args, **kwargs)
+                if self.write is None:
+                    await self.akeep(key, args, kwargs, value)
+                else:  # in-process storage: keep() and remember() inlined, as this is every miss
+                    seconds = self.fixed_ttl
+                    if seconds is _PER_CALL:
+                        seconds = self.ttl(self.fn, args, kwargs, value)
+                    try:
+                        self.write(key, value, seconds)
+                    except BackendError as exc:
+                        self.swallow(exc, "put")
+                    else:
+                        if outages.active:
+                            outages.succeeded(self.backend)
+                        if seconds is None and hot is not MISSING and index is not None and index is self.index:
+                            self.remember(hot, key, value)
         except asyncio.CancelledError:
-            if flight.future is not None:
-                flight.future.cancel()
+            if flight[1] is not None:
+                flight[1].cancel()
             raise
         except BaseException as exc:
-            if flight.future is not None:
-                flight.future.set_exception(exc)
-                flight.future.exception()  # retrieved: no "never retrieved" warning
+            if flight[1] is not None:
+                flight[1].set_exception(exc)
+                flight[1].exception()  # retrieved: no "never retrieved" warning
             raise
         else:
-            if flight.future is not None:
-                flight.future.set_result(value)
+            if flight[1] is not None:
+                flight[1].set_result(value)
             return value
         finally:
             if self.flights.get(key) is flight:
                 del self.flights[key]
 
-    async def aproduce(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any], hot: Any = MISSING) -> Any:
-        """Run the coroutine function and store its result; under the cross-process lock when asked."""
-        if self.lock_ttl is not None:
-            backend = self.backend
-            token = await self.atake_lock(backend, key)  # type: ignore[arg-type]
-            if token is _FOUND:
-                return self.found
-            if token is not None:
-                try:
-                    value = await self.fn(*args, **kwargs)
-                    await self.akeep(key, args, kwargs, value)
-                    return value
-                finally:
-                    await self.aunlock(backend, key, token)  # type: ignore[arg-type]
-        value = await self.fn(*args, **kwargs)
-        if self.write is None:
+    async def ajoin(self, flight: list[Any]) -> Any:
+        """Await another task's run of the same key; ``_TAKE_OVER`` if that task was cancelled."""
+        waiting = flight[1]
+        if waiting is None:
+            waiting = flight[1] = flight[0].create_future()
+        try:
+            return await asyncio.shield(waiting)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            cancelling = getattr(task, "cancelling", None)
+            if not waiting.cancelled() or (cancelling is not None and cancelling()):
+                raise
+            return _TAKE_OVER  # the computing task was cancelled, not this one
+
+    async def aproduce_locked(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Run the coroutine function and store its result under the cross-process lock."""
+        backend = self.backend
+        token = await self.atake_lock(backend, key)  # type: ignore[arg-type]
+        if token is _FOUND:
+            return self.found
+        try:
+            value = await self.fn(*args, **kwargs)
             await self.akeep(key, args, kwargs, value)
             return value
-        # The in-process store, inlined: this is every miss.
-        seconds = self.fixed_ttl
-        if seconds is _PER_CALL:
-            seconds = self.ttl(self.fn, args, kwargs, value)
-        try:
-            self.write(key, value, seconds)
-        except BackendError as exc:
-            self.swallow(exc, "put")
-            return value
-        if outages.active:
-            outages.succeeded(self.backend)
-        if seconds is None and hot is not MISSING and self.index is not None:
-            self.remember(hot, key, value)
-        return value
+        finally:
+            if token is not None:
+                await self.aunlock(backend, key, token)  # type: ignore[arg-type]
 
     async def aunlock(self, backend: AnyBackend, key: str, token: str) -> None:
         try:
@@ -658,51 +688,33 @@ def _sync_view(backend: AnyBackend | None) -> Backend:
 _NO_KWARGS: dict[str, Any] = {}
 
 
-def _sync_slow(state: _State, single: bool) -> Callable[[tuple[Any, ...], Any], Any]:
-    """What a compiled sync wrapper runs when its hot index cannot answer."""
-    make_key, missing, hot_ok = state.key, MISSING, indexable(single)
+def _key_for(state: _State, single: bool) -> Callable[[tuple[Any, ...], Any], tuple[str, Any]]:
+    """``(key, hot)`` of a compiled wrapper's call; ``hot`` is ``MISSING`` if it may not be indexed.
 
-    def slow(args: tuple[Any, ...], hot: Any) -> Any:
-        key = make_key(args, _NO_KWARGS)
-        try:
-            value = state.read(key)  # type: ignore[misc]
-        except BackendError as exc:
-            state.swallow(exc, "get")
-            value = missing
-        if not hot_ok(hot):
-            hot = missing
-        if value is not missing:
-            state.hits += 1
-            if hot is not missing and state.index is not None:
-                state.remember(hot, key, value)
-            return value
-        return state.miss(key, args, {}, hot)
+    Compiled wrappers run with the default key maker only, whose key for arguments of
+    the memo's types is ``finish(repr(args))``: built here without its checks.
+    """
+    make_key, memo = state.key, state.key.memo  # type: ignore[attr-defined]
+    finish, limit, memo_types, missing = state.key.finish, state.index_limit, MEMO_TYPES, MISSING  # type: ignore[attr-defined]
+    remembered = memo.get
 
-    return slow
+    def key_for(args: tuple[Any, ...], hot: Any) -> tuple[str, Any]:
+        if single:
+            if type(hot) not in memo_types:
+                return make_key(args, _NO_KWARGS), missing
+        else:
+            for item in hot:
+                if type(item) not in memo_types:
+                    return make_key(args, _NO_KWARGS), missing
+        key: str | None = remembered(hot)
+        if key is None:
+            key = finish(repr(args))
+            if len(memo) >= limit:
+                memo.clear()
+            memo[hot] = key
+        return key, hot
 
-
-def _async_slow(state: _State, single: bool) -> Callable[[tuple[Any, ...], Any], Awaitable[Any]]:
-    """What a compiled ``async def`` wrapper awaits when its hot index cannot answer."""
-    make_key, missing, hot_ok = state.key, MISSING, indexable(single)
-
-    async def slow(args: tuple[Any, ...], hot: Any) -> Any:
-        key = make_key(args, _NO_KWARGS)
-        try:
-            read = state.read
-            value = read(key) if read is not None else await state.aread(key)  # type: ignore[misc]
-        except BackendError as exc:
-            state.swallow(exc, "get")
-            value = missing
-        if not hot_ok(hot):
-            hot = missing
-        if value is not missing:
-            state.hits += 1
-            if hot is not missing and state.index is not None:
-                state.remember(hot, key, value)
-            return value
-        return await state.amiss(key, args, {}, hot)
-
-    return slow
+    return key_for
 
 
 def _compiled_wrapper(state: _State) -> Callable[..., Any] | None:
@@ -712,10 +724,14 @@ def _compiled_wrapper(state: _State) -> Callable[..., Any] | None:
     parameters = positional_parameters(state.fn)
     if parameters is None:
         return None
-    single = len(parameters) == 1
-    slow = _async_slow(state, single) if state.is_async else _sync_slow(state, single)
     wrapper, rebind, count = compile_wrapper(
-        state.fn, parameters, is_async=state.is_async, index=state.index, slow=slow
+        state.fn,
+        parameters,
+        is_async=state.is_async,
+        index=state.index,
+        fetch=state.afetch if state.is_async else state.fetch,
+        key_for=_key_for(state, len(parameters) == 1),
+        prefix=state.key.prefix,  # type: ignore[attr-defined]
     )
     state.on_bind = lambda: rebind(state.index)
     functools.update_wrapper(wrapper, state.fn)
@@ -723,96 +739,58 @@ def _compiled_wrapper(state: _State) -> Callable[..., Any] | None:
     return wrapper
 
 
-def _sync_wrapper(state: _State) -> Callable[..., Any]:
-    fn, make_key, missing = state.fn, state.key, MISSING
+def _generic_key(make_key: KeyFunction) -> KeyFunction:
+    """The key function with the key maker's memo consulted inline (it answers exact types only)."""
     remembered, memo_types = _memo_get(make_key), MEMO_TYPES
     single = getattr(make_key, "single", False)  # memoized calls always have one argument
-    hits = 0
 
-    @functools.wraps(fn)
+    def key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        if not kwargs:
+            try:
+                found = remembered(args)
+            except TypeError:  # unhashable arguments
+                found = None
+            if found is not None:
+                if single:
+                    if type(args[0]) in memo_types:
+                        return found
+                else:
+                    for item in args:
+                        if type(item) not in memo_types:
+                            break
+                    else:
+                        return found
+        return make_key(args, kwargs)
+
+    return key
+
+
+def _sync_wrapper(state: _State) -> Callable[..., Any]:
+    """The wrapper of any other sync function: ``*args, **kwargs``, no hot index."""
+    key, fetch = _generic_key(state.key), state.fetch
+
+    @functools.wraps(state.fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        nonlocal hits
-        # Performance over tidiness: the key maker's memo is consulted inline.
-        try:
-            key = None if kwargs else remembered(args)
-        except TypeError:  # unhashable arguments
-            key = None
-        if key is not None:  # the memo answers only the exact types it holds
-            if single:
-                if type(args[0]) not in memo_types:
-                    key = None
-            else:
-                for item in args:
-                    if type(item) not in memo_types:
-                        key = None
-                        break
-        if key is None:
-            key = make_key(args, kwargs)
-        try:
-            value = state.read(key)  # type: ignore[misc]
-        except BackendError as exc:
-            state.swallow(exc, "get")
-            value = missing
-        if value is not missing:
-            hits += 1
-            return value
-        return state.miss(key, args, kwargs)
+        return fetch(key(args, kwargs), args, kwargs)
 
-    def count(reset: bool) -> int:
-        nonlocal hits
-        counted = hits
-        if reset:
-            hits = 0
-        return counted
-
-    _add_controls(wrapper, state, count)
+    _add_controls(wrapper, state, _no_count)
     return wrapper
 
 
 def _async_wrapper(state: _State) -> Callable[..., Any]:
-    fn, make_key, missing = state.fn, state.key, MISSING
-    remembered, memo_types = _memo_get(make_key), MEMO_TYPES
-    single = getattr(make_key, "single", False)  # memoized calls always have one argument
-    hits = 0
+    """The wrapper of any other ``async def``: ``*args, **kwargs``, no hot index."""
+    key, fetch = _generic_key(state.key), state.afetch
 
-    @functools.wraps(fn)
+    @functools.wraps(state.fn)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        nonlocal hits
-        try:
-            key = None if kwargs else remembered(args)
-        except TypeError:  # unhashable arguments
-            key = None
-        if key is not None:  # the memo answers only the exact types it holds
-            if single:
-                if type(args[0]) not in memo_types:
-                    key = None
-            else:
-                for item in args:
-                    if type(item) not in memo_types:
-                        key = None
-                        break
-        if key is None:
-            key = make_key(args, kwargs)
-        try:
-            read = state.read
-            value = read(key) if read is not None else await state.aread(key)  # type: ignore[misc]
-        except BackendError as exc:
-            state.swallow(exc, "get")
-            value = missing
-        if value is not missing:
-            hits += 1
-            return value
-        return await state.amiss(key, args, kwargs)
+        return await fetch(key(args, kwargs), args, kwargs)
 
-    def count(reset: bool) -> int:
-        nonlocal hits
-        counted = hits
-        if reset:
-            hits = 0
-        return counted
-
-    _add_controls(wrapper, state, count)
+    _add_controls(wrapper, state, _no_count)
     return wrapper
+
+
+def _no_count(reset: bool) -> int:
+    return 0
 
 
 def _add_controls(wrapper: Any, state: _State, count: Callable[[bool], int]) -> None:

@@ -287,6 +287,8 @@ class ReprKeyMaker(KeyMaker):
 
         key.memo = memo  # type: ignore[attr-defined]  # read by the decorator's inlined hit path
         key.memo_limit = limit  # type: ignore[attr-defined]  # and the bound of its hot index
+        key.finish = finish  # type: ignore[attr-defined]  # text of the arguments -> key, for compiled wrappers
+        key.prefix = prefix if self.hash is None else None  # type: ignore[attr-defined]  # key = prefix + text
         key.single = positional == 1 and not varargs  # type: ignore[attr-defined]
         return key
 

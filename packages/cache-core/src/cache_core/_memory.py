@@ -70,6 +70,7 @@ class SyncDictCache(Backend):
         self._indexes: dict[str, weakref.WeakValueDictionary[int, HotIndex]] = {}  # by id: dicts compare by content
         self._next_sweep = self.clock.now() + self.sweep_interval
         self._has_expiring = False
+        self._writers: dict[str, Callable[[str, Any, float | None], None]] = {}
         # Every write takes this lock (acquire/release, not ``with``: half the cost);
         # reads take none, a dict read being atomic. Reentrant: dropping a value may run
         # its ``__del__``, which may use the cache.
@@ -112,19 +113,42 @@ class SyncDictCache(Backend):
         return read
 
     def _writer(self, namespace: str) -> Callable[[str, Any, float | None], None]:
-        """The decorator's store for one namespace: ``_store`` without a serializer, in one call."""
-        put, discard, now = self._put, self._discard, self.clock.now
+        """The store of one namespace, ``(key, value, seconds)``: ``_put`` and the decorators' path."""
+        write = self._writers.get(namespace)
+        if write is not None:
+            return write
+        space, expiry = self._space(namespace)
+        lock, now, order, changed = self._lock, self.clock.now, self._order, self._changed
 
         def write(key: str, value: Any, seconds: float | None) -> None:
             if self._closed:
                 self._ensure_open()
-            if seconds is None:
-                put(namespace, key, value, None, None)
-            elif seconds > 0:
-                put(namespace, key, value, seconds, now() + seconds)
-            else:  # nothing would be kept
-                discard(namespace, key)
+            if seconds is not None and seconds <= 0:  # nothing would be kept
+                self._discard(namespace, key)
+                return
+            lock.acquire()
+            try:
+                replaced = key in space and key not in expiry  # only such entries can be indexed
+                space[key] = value
+                if seconds is None:
+                    if expiry:
+                        expiry.pop(key, None)
+                else:
+                    expiry[key] = now() + seconds
+                    self._has_expiring = True
+                if replaced:
+                    changed(namespace)
+                if order is not None:
+                    order[namespace, key] = None
+                    order.move_to_end((namespace, key))
+                    while len(order) > self.maxsize:  # type: ignore[operator]
+                        self._drop(*order.popitem(last=False)[0])
+                if self._has_expiring and now() >= self._next_sweep:
+                    self._sweep(now())
+            finally:
+                lock.release()
 
+        self._writers[namespace] = write
         return write
 
     def _index(self, namespace: str) -> HotIndex | None:
@@ -159,35 +183,7 @@ class SyncDictCache(Backend):
         return space.get(key, MISSING), expires_at
 
     def _put(self, namespace: str, key: str, payload: Any, ttl: float | None, expires_at: float | None) -> None:
-        space = self._values.get(namespace)
-        if space is None:
-            space = self._space(namespace)[0]
-        expiry = self._expiry[namespace]
-        lock = self._lock
-        lock.acquire()
-        try:
-            replaced = key in space and key not in expiry  # only such entries can be indexed
-            space[key] = payload
-            if expires_at is None:
-                if expiry:
-                    expiry.pop(key, None)
-            else:
-                expiry[key] = expires_at
-                self._has_expiring = True
-            if replaced:
-                self._changed(namespace)
-            order = self._order
-            if order is not None:
-                order[namespace, key] = None
-                order.move_to_end((namespace, key))
-                while len(order) > self.maxsize:  # type: ignore[operator]
-                    self._drop(*order.popitem(last=False)[0])
-            if self._has_expiring:
-                now = self.clock.now()
-                if now >= self._next_sweep:
-                    self._sweep(now)
-        finally:
-            lock.release()
+        self._writer(namespace)(key, payload, ttl)
 
     def _drop(self, namespace: str, key: str) -> bool:
         """Delete one entry; call under the lock."""
