@@ -25,6 +25,9 @@ from ._policy import MISSING
 
 _PREFIX = "_cc_"
 _NO_INDEX: dict[Any, Any] = {}  # the index of a function whose backend offers none: never written
+# The keyword arguments of every compiled call: none. Never written: whatever receives it
+# as ``kwargs`` (the function, a TTL function) gets a copy or a new dict.
+_NO_KWARGS: dict[str, Any] = {}
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 #: ``(wrapper, rebind, count)``: rebind(index) points the wrapper at another hot index;
@@ -92,9 +95,9 @@ def compile_wrapper(
             if {_PREFIX}value is not {_PREFIX}missing:
                 {_PREFIX}hits += 1
                 return {_PREFIX}value
-            return {wait}{_PREFIX}fetch(f"{{{_PREFIX}prefix}}({{{hot}!r}},)", {args}, {{}}, {hot})
+            return {wait}{_PREFIX}fetch(f"{{{_PREFIX}prefix}}({{{hot}!r}},)", {args}, {_PREFIX}no_kwargs, {hot})
         {_PREFIX}key, {_PREFIX}hot = {_PREFIX}key_for({args}, {hot})
-        return {wait}{_PREFIX}fetch({_PREFIX}key, {args}, {{}}, {_PREFIX}hot)"""
+        return {wait}{_PREFIX}fetch({_PREFIX}key, {args}, {_PREFIX}no_kwargs, {_PREFIX}hot)"""
     else:
         body = f"""
         {_PREFIX}value = {_PREFIX}index_get({hot}, {_PREFIX}missing)
@@ -102,7 +105,7 @@ def compile_wrapper(
             {_PREFIX}hits += 1
             return {_PREFIX}value
         {_PREFIX}key, {_PREFIX}hot = {_PREFIX}key_for({args}, {hot})
-        return {wait}{_PREFIX}fetch({_PREFIX}key, {args}, {{}}, {_PREFIX}hot)"""
+        return {wait}{_PREFIX}fetch({_PREFIX}key, {args}, {_PREFIX}no_kwargs, {_PREFIX}hot)"""
     helpers = ["index_get", "fetch", "key_for", "prefix", "missing", "types", "type"]
     source = f"""
 def {_PREFIX}factory({", ".join([*(_PREFIX + helper for helper in helpers), *defaults])}):
@@ -124,7 +127,7 @@ def {_PREFIX}factory({", ".join([*(_PREFIX + helper for helper in helpers), *def
 
     return {name}, {_PREFIX}rebind, {_PREFIX}count
 """
-    scope: dict[str, Any] = {f"{_PREFIX}no_index": _NO_INDEX}
+    scope: dict[str, Any] = {f"{_PREFIX}no_index": _NO_INDEX, f"{_PREFIX}no_kwargs": _NO_KWARGS}
     exec(compile(source, f"<cache_core wrapper of {fn.__module__}.{fn.__qualname__}>", "exec"), scope)  # noqa: S102 - source built from identifiers only, see the module docstring
     index_get = (_NO_INDEX if index is None else index).get
     factory = scope[f"{_PREFIX}factory"]

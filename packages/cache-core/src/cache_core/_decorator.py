@@ -33,7 +33,7 @@ from typing import (
 
 from ._async_backend import AsyncBackend
 from ._errors import BackendError
-from ._compiled import compile_wrapper, positional_parameters
+from ._compiled import _NO_KWARGS, compile_wrapper, positional_parameters
 from ._keys import MEMO_TYPES, KeyFunction, KeyGenerator, KeyMaker, KeyMakerFunction, check_key_options, key_function
 from ._policy import DEFAULT_NAMESPACE, MISSING, BackendPolicy, check_namespace
 from ._serializers import Serializer
@@ -327,7 +327,7 @@ class _State:
             if serializer is None:
                 reader, writer = sync_view._reader(namespace), sync_view._writer(namespace)
                 if self.index_limit:
-                    self.index = sync_view._index(namespace)
+                    self.index = sync_view._index(namespace, self.index_limit)
             self.read = reader or functools.partial(sync_view._lookup, namespace, serializer=serializer)
             self.write = writer or functools.partial(sync_view._store, namespace, serializer=serializer)
             self.aread = self.awrite = None
@@ -379,24 +379,21 @@ class _State:
             if self.lock_ttl is not None:
                 flight[_VALUE] = value = self.produce_locked(key, args, kwargs)
                 return value
-            flight[_VALUE] = value = self.fn(*args, **kwargs)
-            # Performance over tidiness: keep() and remember() inlined, as this is every miss.
+            flight[_VALUE] = value = self.fn(*args, **kwargs) if kwargs else self.fn(*args)
+            # Performance over tidiness: keep() inlined, as this is every miss.
             seconds = self.fixed_ttl
             if seconds is _PER_CALL:
-                seconds = self.ttl(self.fn, args, kwargs, value)
+                seconds = self.ttl(self.fn, args, kwargs or {}, value)
             try:
-                self.write(key, value, seconds)  # type: ignore[misc]
+                if hot is not MISSING and index is not None:
+                    self.write(key, value, seconds, index, hot)  # type: ignore[misc]
+                else:
+                    self.write(key, value, seconds)  # type: ignore[misc]
             except BackendError as exc:
                 self.swallow(exc, "put")
                 return value
             if outages.active:
                 outages.succeeded(self.backend)
-            if seconds is None and hot is not MISSING and index is not None and index is self.index:
-                if len(index) >= self.index_limit:
-                    index.clear()
-                index[hot] = value
-                if index.values.get(key, MISSING) is not value or key in index.expiry:
-                    index.pop(hot, None)
             return value
         except BaseException as exc:
             flight[_ERROR] = exc
@@ -481,7 +478,7 @@ class _State:
 
     def keep(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any], value: Any) -> None:
         """Sync: resolve the TTL and store ``value``, failing open."""
-        seconds = self.ttl(self.fn, args, kwargs, value)
+        seconds = self.ttl(self.fn, args, kwargs or {}, value)
         try:
             self.write(key, value, seconds)  # type: ignore[misc]
         except BackendError as exc:
@@ -498,7 +495,7 @@ class _State:
         caught here, reading the namespace back.
         """
         index = self.index
-        if len(index) >= self.index_limit:
+        if len(index) >= index.limit:
             index.clear()
         index[hot] = value
         if index.values.get(key, MISSING) is not value or key in index.expiry:
@@ -542,22 +539,23 @@ class _State:
             if self.lock_ttl is not None:
                 value = await self.aproduce_locked(key, args, kwargs)
             else:
-                value = await self.fn(*args, **kwargs)
+                value = await (self.fn(*args, **kwargs) if kwargs else self.fn(*args))
                 if self.write is None:
                     await self.akeep(key, args, kwargs, value)
-                else:  # in-process storage: keep() and remember() inlined, as this is every miss
+                else:  # in-process storage: keep() inlined, as this is every miss
                     seconds = self.fixed_ttl
                     if seconds is _PER_CALL:
-                        seconds = self.ttl(self.fn, args, kwargs, value)
+                        seconds = self.ttl(self.fn, args, kwargs or {}, value)
                     try:
-                        self.write(key, value, seconds)
+                        if hot is not MISSING and index is not None:
+                            self.write(key, value, seconds, index, hot)
+                        else:
+                            self.write(key, value, seconds)
                     except BackendError as exc:
                         self.swallow(exc, "put")
                     else:
                         if outages.active:
                             outages.succeeded(self.backend)
-                        if seconds is None and hot is not MISSING and index is not None and index is self.index:
-                            self.remember(hot, key, value)
         except asyncio.CancelledError:
             if flight[1] is not None:
                 flight[1].cancel()
@@ -651,7 +649,7 @@ class _State:
 
     async def akeep(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any], value: Any) -> None:
         """Async: resolve the TTL and store ``value``, failing open."""
-        seconds = self.ttl(self.fn, args, kwargs, value)
+        seconds = self.ttl(self.fn, args, kwargs or {}, value)
         try:
             if self.write is not None:
                 self.write(key, value, seconds)
@@ -681,11 +679,6 @@ def _sync_view(backend: AnyBackend | None) -> Backend:
         msg = f"{type(backend).__name__} has no sync interface"
         raise TypeError(msg)
     return view
-
-
-# Compiled wrappers pass this to the key function (the default key maker's, which only
-# reads it) instead of a new dict per call.
-_NO_KWARGS: dict[str, Any] = {}
 
 
 def _key_for(state: _State, single: bool) -> Callable[[tuple[Any, ...], Any], tuple[str, Any]]:

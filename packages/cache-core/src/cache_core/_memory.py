@@ -30,12 +30,13 @@ class HotIndex(dict):  # type: ignore[type-arg]
     adding an entry, a decorator reads them back to check it raced with no write.
     """
 
-    __slots__ = ("__weakref__", "expiry", "values")
+    __slots__ = ("__weakref__", "expiry", "limit", "values")
 
-    def __init__(self, values: dict[str, Any], expiry: dict[str, float]) -> None:
+    def __init__(self, values: dict[str, Any], expiry: dict[str, float], limit: int) -> None:
         super().__init__()
         self.values = values
         self.expiry = expiry
+        self.limit = limit  # the most entries: when full, it starts over empty
 
 
 class SyncDictCache(Backend):
@@ -70,7 +71,7 @@ class SyncDictCache(Backend):
         self._indexes: dict[str, weakref.WeakValueDictionary[int, HotIndex]] = {}  # by id: dicts compare by content
         self._next_sweep = self.clock.now() + self.sweep_interval
         self._has_expiring = False
-        self._writers: dict[str, Callable[[str, Any, float | None], None]] = {}
+        self._writers: dict[str, Callable[..., None]] = {}
         # Every write takes this lock (acquire/release, not ``with``: half the cost);
         # reads take none, a dict read being atomic. Reentrant: dropping a value may run
         # its ``__del__``, which may use the cache.
@@ -112,15 +113,20 @@ class SyncDictCache(Backend):
 
         return read
 
-    def _writer(self, namespace: str) -> Callable[[str, Any, float | None], None]:
-        """The store of one namespace, ``(key, value, seconds)``: ``_put`` and the decorators' path."""
+    def _writer(self, namespace: str) -> Callable[..., None]:
+        """The store of one namespace: ``_put`` and the decorators' path.
+
+        ``write(key, value, seconds, index=None, hot=None)``: with ``index`` (one this
+        backend handed out for the namespace), an entry without expiry is also put in it
+        as ``hot -> value``.
+        """
         write = self._writers.get(namespace)
         if write is not None:
             return write
         space, expiry = self._space(namespace)
         lock, now, order, changed = self._lock, self.clock.now, self._order, self._changed
 
-        def write(key: str, value: Any, seconds: float | None) -> None:
+        def write(key: str, value: Any, seconds: float | None, index: HotIndex | None = None, hot: Any = None) -> None:
             if self._closed:
                 self._ensure_open()
             if seconds is not None and seconds <= 0:  # nothing would be kept
@@ -138,6 +144,10 @@ class SyncDictCache(Backend):
                     self._has_expiring = True
                 if replaced:
                     changed(namespace)
+                if index is not None and seconds is None:  # under the lock: no write can race with it
+                    if len(index) >= index.limit:
+                        index.clear()
+                    index[hot] = value
                 if order is not None:
                     order[namespace, key] = None
                     order.move_to_end((namespace, key))
@@ -151,11 +161,11 @@ class SyncDictCache(Backend):
         self._writers[namespace] = write
         return write
 
-    def _index(self, namespace: str) -> HotIndex | None:
+    def _index(self, namespace: str, limit: int) -> HotIndex | None:
         """A new ``HotIndex`` over ``namespace``; ``None`` with ``maxsize`` (a hit must refresh the LRU order)."""
         if self._order is not None:
             return None
-        index = HotIndex(*self._space(namespace))
+        index = HotIndex(*self._space(namespace), limit)
         with self._lock:
             self._indexes.setdefault(namespace, weakref.WeakValueDictionary())[id(index)] = index
         return index

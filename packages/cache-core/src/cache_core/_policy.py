@@ -142,18 +142,20 @@ class BackendPolicy:
         """
         return None
 
-    def _writer(self, namespace: str) -> Callable[[str, Any, float | None], None] | None:
+    def _writer(self, namespace: str) -> Callable[..., None] | None:
         """Optional store path for decorators: ``(key, value, seconds) -> None`` for ``namespace``.
 
         Same contract as ``_store`` without a serializer; ``None`` means decorators use
-        ``_store``. For in-process backends, to save the layers of the template.
+        ``_store``. For in-process backends, to save the layers of the template. A
+        backend that offers ``_index`` takes ``index`` and ``hot`` too (see ``SyncDictCache``).
         """
         return None
 
-    def _index(self, namespace: str) -> Any:
-        """Optional: a ``HotIndex`` this backend keeps true for ``namespace``, or ``None``.
+    def _index(self, namespace: str, limit: int) -> Any:
+        """Optional: a ``HotIndex`` of at most ``limit`` entries this backend keeps true for ``namespace``.
 
-        Only for in-process storage whose reads need no bookkeeping; see ``HotIndex``.
+        Only for in-process storage whose reads need no bookkeeping; ``None`` when not
+        offered. See ``HotIndex``.
         """
         return None
 
