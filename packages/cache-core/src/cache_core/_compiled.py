@@ -128,7 +128,8 @@ def {_PREFIX}factory({", ".join([*(_PREFIX + helper for helper in helpers), *def
     return {name}, {_PREFIX}rebind, {_PREFIX}count
 """
     scope: dict[str, Any] = {f"{_PREFIX}no_index": _NO_INDEX, f"{_PREFIX}no_kwargs": _NO_KWARGS}
-    exec(compile(source, f"<cache_core wrapper of {fn.__module__}.{fn.__qualname__}>", "exec"), scope)  # noqa: S102 - source built from identifiers only, see the module docstring
+    code = compile(source, f"<cache_core wrapper of {fn.__module__}.{fn.__qualname__}>", "exec")
+    exec(code, scope)  # noqa: S102 - source built from identifiers only, see the module docstring
     index_get = (_NO_INDEX if index is None else index).get
     factory = scope[f"{_PREFIX}factory"]
     compiled: Compiled = factory(index_get, fetch, key_for, prefix, MISSING, MEMO_TYPES, type, *defaults.values())
@@ -136,4 +137,6 @@ def {_PREFIX}factory({", ".join([*(_PREFIX + helper for helper in helpers), *def
 
 
 def _usable_name(name: str, parameters: list[str]) -> bool:
-    return name.isidentifier() and not keyword.iskeyword(name) and not name.startswith(_PREFIX) and name not in parameters
+    return (
+        name.isidentifier() and not keyword.iskeyword(name) and not name.startswith(_PREFIX) and name not in parameters
+    )

@@ -17,10 +17,10 @@ import logging
 import threading
 import time
 import weakref
-from threading import get_ident
 from asyncio import get_running_loop
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
+from threading import get_ident
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -32,8 +32,8 @@ from typing import (
 )
 
 from ._async_backend import AsyncBackend
-from ._errors import BackendError
 from ._compiled import _NO_KWARGS, compile_wrapper, positional_parameters
+from ._errors import BackendError
 from ._keys import MEMO_TYPES, KeyFunction, KeyGenerator, KeyMaker, KeyMakerFunction, check_key_options, key_function
 from ._policy import DEFAULT_NAMESPACE, MISSING, BackendPolicy, check_namespace
 from ._serializers import Serializer
@@ -303,7 +303,7 @@ class _State:
         self.slot: Slot | None = None
         self.on_bind: Callable[[], None] | None = None
         self.read: Callable[[str], Any] | None = None
-        self.write: Callable[[str, Any, float | None], Any] | None = None
+        self.write: Callable[..., Any] | None = None
         self.aread: Callable[[str], Awaitable[Any]] | None = None
         self.awrite: Callable[[str, Any, float | None], Awaitable[Any]] | None = None
 
@@ -348,18 +348,15 @@ class _State:
 
     # -- sync miss path --------------------------------------------------------------------
 
-    def fetch(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any], hot: Any = MISSING) -> Any:
+    def fetch(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any], hot: Any = MISSING) -> Any:  # noqa: PLR0912 - every miss runs it: inlined on purpose
         """Sync: the cached value of ``key``, or the function's result, computed once and stored.
 
         However many threads miss ``key`` at once, one runs the function and the others
         wait for its outcome. ``hot`` is the call's hot-index key, or ``MISSING``.
         """
         index = self.index
-        try:
-            if index is not None and key not in index.values:  # a sure miss, known without a call
-                value = MISSING
-            else:
-                value = self.read(key)  # type: ignore[misc]
+        try:  # not in the namespace dict: a sure miss, known without a call
+            value = MISSING if index is not None and key not in index.space else self.read(key)  # type: ignore[misc]
         except BackendError as exc:
             self.swallow(exc, "get")
             value = MISSING
@@ -498,12 +495,14 @@ class _State:
         if len(index) >= index.limit:
             index.clear()
         index[hot] = value
-        if index.values.get(key, MISSING) is not value or key in index.expiry:
+        if index.space.get(key, MISSING) is not value or key in index.expiry:
             index.pop(hot, None)
 
     # -- async miss path -------------------------------------------------------------------
 
-    async def afetch(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any], hot: Any = MISSING) -> Any:
+    async def afetch(  # noqa: PLR0912, PLR0915 - every miss runs it: inlined on purpose
+        self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any], hot: Any = MISSING
+    ) -> Any:
         """Async: the cached value of ``key``, or the function's result, computed once and stored.
 
         However many tasks miss ``key`` at once, one runs the function and the others
@@ -511,7 +510,7 @@ class _State:
         """
         index = self.index
         try:
-            if index is not None and key not in index.values:  # a sure miss, known without a call
+            if index is not None and key not in index.space:  # a sure miss, known without a call
                 value = MISSING
             elif self.read is not None:  # in-process storage: no await
                 value = self.read(key)

@@ -26,15 +26,15 @@ class HotIndex(dict):  # type: ignore[type-arg]
     Handed out by ``SyncDictCache._index``. It holds only entries stored without expiry,
     and the backend empties it whenever an entry of that namespace that has no expiry
     is overwritten or removed, or the namespace is cleared; so whatever it holds is what
-    the namespace holds. ``values`` and ``expiry`` are the namespace's own dicts: after
+    the namespace holds. ``space`` and ``expiry`` are the namespace's own dicts: after
     adding an entry, a decorator reads them back to check it raced with no write.
     """
 
-    __slots__ = ("__weakref__", "expiry", "limit", "values")
+    __slots__ = ("__weakref__", "expiry", "limit", "space")
 
-    def __init__(self, values: dict[str, Any], expiry: dict[str, float], limit: int) -> None:
+    def __init__(self, space: dict[str, Any], expiry: dict[str, float], limit: int) -> None:
         super().__init__()
-        self.values = values
+        self.space = space
         self.expiry = expiry
         self.limit = limit  # the most entries: when full, it starts over empty
 
@@ -120,9 +120,9 @@ class SyncDictCache(Backend):
         backend handed out for the namespace), an entry without expiry is also put in it
         as ``hot -> value``.
         """
-        write = self._writers.get(namespace)
-        if write is not None:
-            return write
+        known = self._writers.get(namespace)
+        if known is not None:
+            return known
         space, expiry = self._space(namespace)
         lock, now, order, changed = self._lock, self.clock.now, self._order, self._changed
 
