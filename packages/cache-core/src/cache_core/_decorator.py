@@ -34,7 +34,16 @@ from typing import (
 from ._async_backend import AsyncBackend
 from ._compiled import _NO_KWARGS, compile_wrapper, positional_parameters
 from ._errors import BackendError
-from ._keys import MEMO_TYPES, KeyFunction, KeyGenerator, KeyMaker, KeyMakerFunction, check_key_options, key_function
+from ._keys import (
+    MEMO_TYPES,
+    KeyFunction,
+    KeyGenerator,
+    KeyMaker,
+    KeyMakerFunction,
+    check_key_options,
+    key_function,
+    memoizable,
+)
 from ._policy import DEFAULT_NAMESPACE, MISSING, BackendPolicy, check_namespace
 from ._serializers import Serializer
 from ._sync_backend import Backend
@@ -661,16 +670,6 @@ class _State:
                 outages.succeeded(self.backend)
 
 
-def _memo_get(make_key: KeyFunction) -> Callable[[tuple[Any, ...]], str | None]:
-    """The key function's memo lookup (``args -> key``), or one that always misses."""
-    memo = getattr(make_key, "memo", None)
-    return memo.get if isinstance(memo, dict) else _no_memo
-
-
-def _no_memo(args: tuple[Any, ...]) -> None:
-    return None
-
-
 def _sync_view(backend: AnyBackend | None) -> Backend:
     """The sync interface of a backend a sync function caches in (checked when it was bound)."""
     view = backend if isinstance(backend, Backend) else getattr(backend, "nonblocking", None)
@@ -694,10 +693,8 @@ def _key_for(state: _State, single: bool) -> Callable[[tuple[Any, ...], Any], tu
         if single:
             if type(hot) not in memo_types:
                 return make_key(args, _NO_KWARGS), missing
-        else:
-            for item in hot:
-                if type(item) not in memo_types:
-                    return make_key(args, _NO_KWARGS), missing
+        elif not memoizable(hot):
+            return make_key(args, _NO_KWARGS), missing
         key: str | None = remembered(hot)
         if key is None:
             key = finish(repr(args))
@@ -731,35 +728,9 @@ def _compiled_wrapper(state: _State) -> Callable[..., Any] | None:
     return wrapper
 
 
-def _generic_key(make_key: KeyFunction) -> KeyFunction:
-    """The key function with the key maker's memo consulted inline (it answers exact types only)."""
-    remembered, memo_types = _memo_get(make_key), MEMO_TYPES
-    single = getattr(make_key, "single", False)  # memoized calls always have one argument
-
-    def key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
-        if not kwargs:
-            try:
-                found = remembered(args)
-            except TypeError:  # unhashable arguments
-                found = None
-            if found is not None:
-                if single:
-                    if type(args[0]) in memo_types:
-                        return found
-                else:
-                    for item in args:
-                        if type(item) not in memo_types:
-                            break
-                    else:
-                        return found
-        return make_key(args, kwargs)
-
-    return key
-
-
 def _sync_wrapper(state: _State) -> Callable[..., Any]:
     """The wrapper of any other sync function: ``*args, **kwargs``, no hot index."""
-    key, fetch = _generic_key(state.key), state.fetch
+    key, fetch = state.key, state.fetch  # the default key function consults its memo itself
 
     @functools.wraps(state.fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -771,7 +742,7 @@ def _sync_wrapper(state: _State) -> Callable[..., Any]:
 
 def _async_wrapper(state: _State) -> Callable[..., Any]:
     """The wrapper of any other ``async def``: ``*args, **kwargs``, no hot index."""
-    key, fetch = _generic_key(state.key), state.afetch
+    key, fetch = state.key, state.afetch
 
     @functools.wraps(state.fn)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:

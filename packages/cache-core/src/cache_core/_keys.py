@@ -272,14 +272,14 @@ class ReprKeyMaker(KeyMaker):
                 found = None
                 hashable = False
             else:
-                if found is not None and _memoizable(args):
+                if found is not None and memoizable(args):
                     return found
                 hashable = True
             text = repr(args)
             if mark in text:
                 return finish(_safe_repr(args))
             result = finish(text)
-            if hashable and limit and _memoizable(args):
+            if hashable and limit and memoizable(args):
                 if len(memo) >= limit:
                     memo.clear()
                 memo[args] = result
@@ -309,7 +309,7 @@ class ReprKeyMaker(KeyMaker):
         return maybe_hashed
 
 
-def _memoizable(args: tuple[Any, ...]) -> bool:
+def memoizable(args: tuple[Any, ...]) -> bool:
     """Whether every argument has a type the key memo may hold (a loop: ``all()`` costs ~200 ns)."""
     for item in args:  # noqa: SIM110 - see above
         if type(item) not in MEMO_TYPES:
