@@ -84,6 +84,16 @@ async def test_hits_come_from_the_index_and_are_counted(mode: str) -> None:
     assert get_user.cache_info().hits == 0
 
 
+async def test_an_entry_enters_the_index_on_its_second_use(mode: str) -> None:
+    """A key used once costs the hot index nothing: it is added on its first hit."""
+    get_user, _ = make(mode, DictCache())
+    index = get_user._cache_state.index  # type: ignore[attr-defined]
+    await call(get_user, 1)
+    assert len(index) == 0
+    await call(get_user, 1)
+    assert len(index) == 1
+
+
 async def test_equal_arguments_of_other_types_never_share_an_entry(mode: str) -> None:
     get_user, calls = make(mode, DictCache())
     values = [await call(get_user, argument) for argument in (1, True, 1.0, 1, True)]

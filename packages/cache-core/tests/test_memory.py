@@ -134,6 +134,14 @@ async def test_put_replaces_the_ttl_too(store: Driven, clock: Any) -> None:
     assert await store.get_or_default("k") is None
 
 
+async def test_put_of_the_same_object_without_ttl_drops_its_expiry(store: Driven, clock: Any) -> None:
+    value = ["shared"]
+    await store.put("k", value, ttl=1)
+    await store.put("k", value)
+    clock.advance(10)
+    assert await store.get("k") is value
+
+
 async def test_zero_ttl_removes_the_entry(store: Driven) -> None:
     await store.put("k", "v")
     await store.put("k", "new", ttl=0)
@@ -388,6 +396,15 @@ async def test_writes_sweep_expired_entries_without_reading_them(make: Callable[
     await store.put("w2", 2)
     assert len(store) == 3
     assert await store.get_many(["forever", "w1", "w2"]) == {"forever": "v", "w1": 1, "w2": 2}
+
+
+async def test_writes_to_a_namespace_without_expiry_sweep_the_others(make: Callable[..., Driven], clock: Any) -> None:
+    store = make(sweep_interval=10)
+    for n in range(100):
+        await store.put(f"k{n}", n, ttl=1, namespace="sessions")
+    clock.advance(10)
+    await store.put("w", 1, namespace="plain")
+    assert len(store) == 1
 
 
 async def test_reading_an_expired_entry_drops_it(store: Driven, clock: Any) -> None:

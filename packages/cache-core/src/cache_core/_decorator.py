@@ -357,11 +357,13 @@ class _State:
 
     # -- sync miss path --------------------------------------------------------------------
 
-    def fetch(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any], hot: Any = MISSING) -> Any:  # noqa: PLR0912 - every miss runs it: inlined on purpose
+    def fetch(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any], hot: Any = MISSING) -> Any:
         """Sync: the cached value of ``key``, or the function's result, computed once and stored.
 
         However many threads miss ``key`` at once, one runs the function and the others
-        wait for its outcome. ``hot`` is the call's hot-index key, or ``MISSING``.
+        wait for its outcome. ``hot`` is the call's hot-index key, or ``MISSING``: a hit
+        puts it in the hot index, so an entry is indexed from its second use (a key used
+        once costs the index nothing).
         """
         index = self.index
         try:  # not in the namespace dict: a sure miss, known without a call
@@ -391,10 +393,7 @@ class _State:
             if seconds is _PER_CALL:
                 seconds = self.ttl(self.fn, args, kwargs or {}, value)
             try:
-                if hot is not MISSING and index is not None:
-                    self.write(key, value, seconds, index, hot)  # type: ignore[misc]
-                else:
-                    self.write(key, value, seconds)  # type: ignore[misc]
+                self.write(key, value, seconds)  # type: ignore[misc]
             except BackendError as exc:
                 self.swallow(exc, "put")
                 return value
@@ -555,10 +554,7 @@ class _State:
                     if seconds is _PER_CALL:
                         seconds = self.ttl(self.fn, args, kwargs or {}, value)
                     try:
-                        if hot is not MISSING and index is not None:
-                            self.write(key, value, seconds, index, hot)
-                        else:
-                            self.write(key, value, seconds)
+                        self.write(key, value, seconds)
                     except BackendError as exc:
                         self.swallow(exc, "put")
                     else:

@@ -113,22 +113,24 @@ class SyncDictCache(Backend):
 
         return read
 
-    def _writer(self, namespace: str) -> Callable[..., None]:
-        """The store of one namespace: ``_put`` and the decorators' path.
-
-        ``write(key, value, seconds, index=None, hot=None)``: with ``index`` (one this
-        backend handed out for the namespace), an entry without expiry is also put in it
-        as ``hot -> value``.
-        """
+    def _writer(self, namespace: str) -> Callable[[str, Any, float | None], None]:
+        """The store of one namespace, ``write(key, value, seconds)``: ``_put`` and the decorators' path."""
         known = self._writers.get(namespace)
         if known is not None:
             return known
         space, expiry = self._space(namespace)
         lock, now, order, changed = self._lock, self.clock.now, self._order, self._changed
 
-        def write(key: str, value: Any, seconds: float | None, index: HotIndex | None = None, hot: Any = None) -> None:
+        def write(key: str, value: Any, seconds: float | None) -> None:
             if self._closed:
                 self._ensure_open()
+            # A new entry without expiry, in a namespace that has none and no LRU order to
+            # keep: one atomic dict operation, no lock (an identical value already there
+            # changes nothing). Anything else takes the lock.
+            if seconds is None and order is None and not expiry and space.setdefault(key, value) is value:
+                if self._has_expiring and now() >= self._next_sweep:
+                    self._remove_expired(now())
+                return
             if seconds is not None and seconds <= 0:  # nothing would be kept
                 self._discard(namespace, key)
                 return
@@ -144,10 +146,6 @@ class SyncDictCache(Backend):
                     self._has_expiring = True
                 if replaced:
                     changed(namespace)
-                if index is not None and seconds is None:  # under the lock: no write can race with it
-                    if len(index) >= index.limit:
-                        index.clear()
-                    index[hot] = value
                 if order is not None:
                     order[namespace, key] = None
                     order.move_to_end((namespace, key))

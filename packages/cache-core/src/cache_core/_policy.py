@@ -142,12 +142,11 @@ class BackendPolicy:
         """
         return None
 
-    def _writer(self, namespace: str) -> Callable[..., None] | None:
+    def _writer(self, namespace: str) -> Callable[[str, Any, float | None], None] | None:
         """Optional store path for decorators: ``(key, value, seconds) -> None`` for ``namespace``.
 
         Same contract as ``_store`` without a serializer; ``None`` means decorators use
-        ``_store``. For in-process backends, to save the layers of the template. A
-        backend that offers ``_index`` takes ``index`` and ``hot`` too (see ``SyncDictCache``).
+        ``_store``. For in-process backends, to save the layers of the template.
         """
         return None
 
