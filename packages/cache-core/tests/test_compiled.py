@@ -195,6 +195,11 @@ async def test_changing_the_backend_repoints_the_wrapper(mode: str) -> None:
     front.backend = DictCache()
     assert await call(square, 3) == 9
     assert calls == [3, 3]
+    front.backend = bounded = DictCache(maxsize=10)  # no hot index: misses go through fetch
+    assert await call(square, 4) == 16
+    assert await call(square, 4) == 16
+    assert calls == [3, 3, 4]
+    assert len(bounded) == 1
 
 
 async def test_many_keys_beyond_the_index_bound(mode: str) -> None:
@@ -219,6 +224,16 @@ def test_positional_only_parameters_and_awkward_names() -> None:
     assert scale.cache_info().hits == 1
     with pytest.raises(TypeError):
         scale(type=1)
+
+
+def test_parameters_named_like_the_miss_path_helpers() -> None:
+    @cached(cache=SyncDictCache())
+    def helpers(key, value, state, fn, flights, write, seconds=1):  # type: ignore[no-untyped-def]  # noqa: PLR0917
+        return (key, value, state, fn, flights, write, seconds)
+
+    assert helpers(1, 2, 3, 4, 5, 6) == (1, 2, 3, 4, 5, 6, 1)
+    assert helpers(1, 2, 3, 4, 5, 6, seconds=1) == (1, 2, 3, 4, 5, 6, 1)
+    assert helpers.cache_info().hits == 1
 
 
 def test_functions_with_other_signatures_keep_the_generic_wrapper() -> None:

@@ -32,7 +32,7 @@ from typing import (
 )
 
 from ._async_backend import AsyncBackend
-from ._compiled import _NO_KWARGS, compile_wrapper, positional_parameters
+from ._compiled import _NO_KWARGS, DONE, ERROR, THREAD, VALUE, WAITED, compile_wrapper, positional_parameters
 from ._errors import BackendError
 from ._keys import (
     MEMO_TYPES,
@@ -177,10 +177,6 @@ class _Outages:
 outages = _Outages()
 
 
-# A sync flight is a list, the cheapest object to make on every miss:
-# [thread id of the leader, done, value, error, somebody waits]. Waiters block on the
-# function's condition, which the leader notifies only when somebody waits.
-_THREAD, _DONE, _VALUE, _ERROR, _WAITED = range(5)
 _PER_CALL: Any = object()  # fixed_ttl when the TTL is resolved per call
 _TAKE_OVER: Any = object()  # ajoin: the task computing the value was cancelled
 
@@ -385,9 +381,9 @@ class _State:
             return self.join(running, args, kwargs)
         try:
             if self.lock_ttl is not None:
-                flight[_VALUE] = value = self.produce_locked(key, args, kwargs)
+                flight[VALUE] = value = self.produce_locked(key, args, kwargs)
                 return value
-            flight[_VALUE] = value = self.fn(*args, **kwargs) if kwargs else self.fn(*args)
+            flight[VALUE] = value = self.fn(*args, **kwargs) if kwargs else self.fn(*args)
             # Performance over tidiness: keep() inlined, as this is every miss.
             seconds = self.fixed_ttl
             if seconds is _PER_CALL:
@@ -401,26 +397,30 @@ class _State:
                 outages.succeeded(self.backend)
             return value
         except BaseException as exc:
-            flight[_ERROR] = exc
+            flight[ERROR] = exc
             raise
         finally:
-            self.flights.pop(key, None)  # only the leader retires, and only its own flight
-            flight[_DONE] = True  # after the value or error: a waiter reads them once it sees this
-            if flight[_WAITED]:
-                with self.cond:
-                    self.cond.notify_all()
+            del self.flights[key]  # only the leader retires, and only its own flight
+            flight[DONE] = True  # after the value or error: a waiter reads them once it sees this
+            if flight[WAITED]:
+                self.wake()
+
+    def wake(self) -> None:
+        """Wake the threads waiting for a flight that is done."""
+        with self.cond:
+            self.cond.notify_all()
 
     def join(self, flight: list[Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Wait for another thread's run of the same key and share its outcome."""
-        if flight[_THREAD] == get_ident():  # the same thread recursing on its own key
+        if flight[THREAD] == get_ident():  # the same thread recursing on its own key
             return self.fn(*args, **kwargs)
         with self.cond:
-            flight[_WAITED] = True  # before reading done: the leader reads them the other way round
-            while not flight[_DONE]:
+            flight[WAITED] = True  # before reading done: the leader reads them the other way round
+            while not flight[DONE]:
                 self.cond.wait()
-        if flight[_ERROR] is not None:
-            raise flight[_ERROR]
-        return flight[_VALUE]
+        if flight[ERROR] is not None:
+            raise flight[ERROR]
+        return flight[VALUE]
 
     def produce_locked(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run the function and store its result under the cross-process lock."""
@@ -560,14 +560,9 @@ class _State:
                     else:
                         if outages.active:
                             outages.succeeded(self.backend)
-        except asyncio.CancelledError:
-            if flight[1] is not None:
-                flight[1].cancel()
-            raise
         except BaseException as exc:
             if flight[1] is not None:
-                flight[1].set_exception(exc)
-                flight[1].exception()  # retrieved: no "never retrieved" warning
+                self.afailed(flight, exc)
             raise
         else:
             if flight[1] is not None:
@@ -576,6 +571,15 @@ class _State:
         finally:
             if self.flights.get(key) is flight:
                 del self.flights[key]
+
+    @staticmethod
+    def afailed(flight: list[Any], exc: BaseException) -> None:
+        """Pass the computing task's exception to the tasks awaiting its flight (cancelled: they take over)."""
+        if isinstance(exc, asyncio.CancelledError):
+            flight[1].cancel()
+        else:
+            flight[1].set_exception(exc)
+            flight[1].exception()  # retrieved: no "never retrieved" warning
 
     async def ajoin(self, flight: list[Any]) -> Any:
         """Await another task's run of the same key; ``_TAKE_OVER`` if that task was cancelled."""
@@ -712,13 +716,22 @@ def _compiled_wrapper(state: _State) -> Callable[..., Any] | None:
     wrapper, rebind, count = compile_wrapper(
         state.fn,
         parameters,
-        is_async=state.is_async,
-        index=state.index,
-        fetch=state.afetch if state.is_async else state.fetch,
+        state=state,
         key_for=_key_for(state, len(parameters) == 1),
         prefix=state.key.prefix,  # type: ignore[attr-defined]
+        outages=outages,
     )
-    state.on_bind = lambda: rebind(state.index)
+
+    def on_bind() -> None:
+        # The wrapper runs misses itself where fetch would go straight to the store: an
+        # in-process namespace (it has a hot index, so no serializer or LRU order) and
+        # a TTL that is not resolved per call.
+        index = state.index
+        inline = index is not None and state.fixed_ttl is not _PER_CALL and state.lock_ttl is None
+        rebind(index, index.space if inline else None, state.write, state.fixed_ttl)
+
+    state.on_bind = on_bind
+    on_bind()
     functools.update_wrapper(wrapper, state.fn)
     _add_controls(wrapper, state, count)
     return wrapper
