@@ -139,8 +139,12 @@ def compile_wrapper(
     wrapper, count = scope[f"{_PREFIX}factory"]()
 
     def rebind(index: Any, space: dict[str, Any] | None, write: Callable[..., Any] | None, seconds: Any) -> None:
+        # The inline miss is off (no namespace dict) while the rest changes: no call
+        # starts one with the old namespace dict and the new writer.
+        scope[f"{_PREFIX}space"] = None
         scope[f"{_PREFIX}index_get"] = (_NO_INDEX if index is None else index).get
-        scope[f"{_PREFIX}space"], scope[f"{_PREFIX}write"], scope[f"{_PREFIX}seconds"] = space, write, seconds
+        scope[f"{_PREFIX}write"], scope[f"{_PREFIX}seconds"] = write, seconds
+        scope[f"{_PREFIX}space"] = space
 
     return wrapper, rebind, count
 
