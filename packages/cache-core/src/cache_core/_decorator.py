@@ -359,7 +359,8 @@ class _State:
         However many threads miss ``key`` at once, one runs the function and the others
         wait for its outcome. ``hot`` is the call's hot-index key, or ``MISSING``: a hit
         puts it in the hot index, so an entry is indexed from its second use (a key used
-        once costs the index nothing).
+        once costs the index nothing). Compiled wrappers run the common in-process miss
+        themselves (``_compiled._SYNC_MISS``, this method's miss written out): change both.
         """
         index = self.index
         try:  # not in the namespace dict: a sure miss, known without a call
@@ -514,7 +515,9 @@ class _State:
         """Async: the cached value of ``key``, or the function's result, computed once and stored.
 
         However many tasks miss ``key`` at once, one runs the function and the others
-        await its outcome; if that one is cancelled, a waiter takes over.
+        await its outcome; if that one is cancelled, a waiter takes over. Compiled
+        wrappers run the common in-process miss themselves (``_compiled._ASYNC_MISS``,
+        this method's miss written out): change both.
         """
         index = self.index
         try:
