@@ -127,34 +127,32 @@ class SyncDictCache(Backend):
             # A new entry without expiry, in a namespace that has none and no LRU order to
             # keep: one atomic dict operation, no lock (an identical value already there
             # changes nothing). Anything else takes the lock.
-            if seconds is None and order is None and not expiry and space.setdefault(key, value) is value:
-                if self._has_expiring and now() >= self._next_sweep:
-                    self._remove_expired(now())
-                return
-            if seconds is not None and seconds <= 0:  # nothing would be kept
-                self._discard(namespace, key)
-                return
-            lock.acquire()
-            try:
-                replaced = key in space and key not in expiry  # only such entries can be indexed
-                space[key] = value
-                if seconds is None:
-                    if expiry:
-                        expiry.pop(key, None)
-                else:
-                    expiry[key] = now() + seconds
-                    self._has_expiring = True
-                if replaced:
-                    changed(namespace)
-                if order is not None:
-                    order[namespace, key] = None
-                    order.move_to_end((namespace, key))
-                    while len(order) > self.maxsize:  # type: ignore[operator]
-                        self._drop(*order.popitem(last=False)[0])
-                if self._has_expiring and now() >= self._next_sweep:
-                    self._sweep(now())
-            finally:
-                lock.release()
+            added = seconds is None and order is None and not expiry and space.setdefault(key, value) is value
+            if not added:
+                if seconds is not None and seconds <= 0:  # nothing would be kept
+                    self._discard(namespace, key)
+                    return
+                lock.acquire()
+                try:
+                    replaced = key in space and key not in expiry  # only such entries can be indexed
+                    space[key] = value
+                    if seconds is None:
+                        if expiry:
+                            expiry.pop(key, None)
+                    else:
+                        expiry[key] = now() + seconds
+                        self._has_expiring = True
+                    if replaced:
+                        changed(namespace)
+                    if order is not None:
+                        order[namespace, key] = None
+                        order.move_to_end((namespace, key))
+                        while len(order) > self.maxsize:  # type: ignore[operator]
+                            self._drop(*order.popitem(last=False)[0])
+                finally:
+                    lock.release()
+            if self._has_expiring and now() >= self._next_sweep:
+                self._remove_expired(now())
 
         self._writers[namespace] = write
         return write
