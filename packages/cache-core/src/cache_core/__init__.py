@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._adapters import BackendAdapter
 from ._async_backend import AsyncBackend
 from ._breaker import BackendUnavailableError, CircuitBreaker
 from ._clock import Clock, SystemClock
@@ -52,6 +53,7 @@ __all__ = [
     "AsyncCachedFunction",
     "AsyncInMemory",
     "Backend",
+    "BackendAdapter",
     "BackendClosedError",
     "BackendError",
     "BackendTimeoutError",

@@ -9,7 +9,7 @@ implements only the storage primitives (``_get``, ``_put``, ``_remove``,
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import ABC
 from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
@@ -26,7 +26,7 @@ _Self = TypeVar("_Self", bound="AsyncBackend")
 
 
 class AsyncBackend(BackendPolicy, ABC):
-    """Async cache storage. Subclass it and implement the primitives.
+    """Async cache storage. Subclass it and implement the primitives (or the public methods).
 
     Public methods raise ``CacheMiss`` for a miss, ``BackendClosedError`` after
     ``close()``, ``InvalidTTLError``/``InvalidKeyError``/``EncodeError`` for bad
@@ -39,19 +39,25 @@ class AsyncBackend(BackendPolicy, ABC):
     so a primitive may return an expired entry.
     """
 
-    # -- primitives -------------------------------------------------------------------
+    def __new__(cls: type[_Self], *args: Any, **kwargs: Any) -> _Self:
+        from ._adapters import check_backend_class  # it imports this module
 
-    @abstractmethod
+        check_backend_class(cls, AsyncBackend)
+        return super().__new__(cls)
+
+    # -- primitives: implement them, or override the public methods (``BackendAdapter``) --
+
     async def _get(self, namespace: str, key: str) -> Entry | None:
         """Return ``(payload, expires_at)`` for the key, or ``None``."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _get")
 
     async def _get_many(self, namespace: str, keys: list[str]) -> list[Entry | None]:
         """Entries for ``keys``, in order. Override to use one round trip."""
         return [await self._get(namespace, key) for key in keys]
 
-    @abstractmethod
     async def _put(self, namespace: str, key: str, payload: Any, ttl: float | None, expires_at: float | None) -> None:
         """Store (replace) one entry."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _put")
 
     async def _put_many(
         self, namespace: str, items: list[tuple[str, Any]], ttl: float | None, expires_at: float | None
@@ -60,17 +66,17 @@ class AsyncBackend(BackendPolicy, ABC):
         for key, payload in items:
             await self._put(namespace, key, payload, ttl, expires_at)
 
-    @abstractmethod
     async def _remove(self, namespace: str, key: str) -> bool:
         """Delete one entry; return whether it existed."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _remove")
 
-    @abstractmethod
     async def _remove_expired(self, now: float) -> int:
         """Delete every entry with ``expires_at <= now``; return how many."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _remove_expired")
 
-    @abstractmethod
     async def _clear(self, namespace: str | None) -> None:
         """Delete every entry of ``namespace``, or every entry when ``None``."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _clear")
 
     async def _close(self) -> None:
         """Release connections and files. Called once."""

@@ -31,6 +31,7 @@ from typing import (
     overload,
 )
 
+from ._adapters import BackendAdapter
 from ._async_backend import AsyncBackend
 from ._compiled import _NO_KWARGS, DONE, ERROR, THREAD, VALUE, WAITED, compile_wrapper, positional_parameters
 from ._errors import BackendError
@@ -230,16 +231,12 @@ def check_sync_capable(fn: Callable[..., Any], backend: AnyBackend) -> None:
 
 
 def check_backend(backend: object) -> AnyBackend:
-    if isinstance(backend, (AsyncBackend, Backend)):
-        return backend
-    inner = getattr(backend, "backend", None)
-    if isinstance(inner, (AsyncBackend, Backend)):  # a Cache front passed as cache=
-        return inner
-    msg = (
-        "cache must be a backend (an AsyncBackend or Backend instance such as DictCache()), "
-        f"not {type(backend).__qualname__}"
-    )
-    raise TypeError(msg)
+    """The backend to bind: ours as they are, any other kind adapted (``TypeError`` if it can't be)."""
+    if not isinstance(backend, (AsyncBackend, Backend)):
+        inner = getattr(backend, "backend", None)
+        if isinstance(inner, (AsyncBackend, Backend)):  # a Cache front passed as cache=
+            return inner
+    return BackendAdapter.adapt(backend)
 
 
 class _State:
