@@ -19,6 +19,8 @@ from ._serializers import Serializer
 class SyncBackendAdapter(BackendAdapter, Backend):
     """The ``Backend`` over an object adapted by ``BackendAdapter.adapt``."""
 
+    sync_alternative = "an object whose methods are plain functions, or a Backend subclass,"
+
     def __init__(self, target: object, plan: Plan) -> None:
         super().__init__(serializer=plan.serializer)
         self.target = target
