@@ -268,8 +268,8 @@ class BackendAdapter:
 
     - reads call ``get_or_default(key, default)`` or ``getOrDefault`` if it has one,
       else ``get(key)``. In the asyncio-caches style a miss raises ``KeyError``,
-      ``ValueError`` or ``CacheMiss``; in cachetoolz's style ``None`` is a miss, so a
-      cached ``None`` is never a hit there;
+      ``ValueError`` or ``CacheMiss``; in cachetoolz's style ``None`` is a miss (a
+      cached ``None`` still hits: ``set`` was given it as JSON text, not ``None``);
     - writes call ``put(key, value, ttl)`` with seconds or ``None``, or
       ``set(key, value, expires_at)`` with a ``timedelta`` (``timedelta(weeks=20000)``
       for no expiry, what cachetoolz passed). The object expires entries itself;
