@@ -311,9 +311,9 @@ async def test_pickle_serializer_names_what_it_cannot_pickle(rows_backend: Any) 
 
 UNDECODABLE = [
     (JsonSerializer(), b"not json at all"),
-    (JsonSerializer(), b"p{broken"),
-    (JsonSerializer(), b'p"ok" trailing'),
-    (JsonSerializer(), b't{"!":["u:nobody.Registered",1]}'),
+    (JsonSerializer(), b"{broken"),
+    (JsonSerializer(), b'"ok" trailing'),
+    (JsonSerializer(), b'{"!cache-core":1,"value":{"!":["u:nobody.Registered",1]}}'),
     (JsonSerializer(), b"\xff\xfe"),
     (PickleSerializer(), b"\x80\x05garbage"),
 ]

@@ -23,6 +23,8 @@ from typing import Any
 import pytest
 from cache_core._coder import Coder, JsonSerializer, coder, decoder, encoder
 from cache_core._errors import DecodeError, EncodeError, SerializationError
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,9 @@ def test_default_serializer_uses_global_coder() -> None:
         {date(2020, 1, 1): "date key", uuid.UUID(int=5): "uuid key"},
         {Color.RED: "enum key", b"k": "bytes key"},
         {"outer": {"!": {"!": ("nested",)}}},
+        {"!cache-core": 1, "value": 2},
+        {"!cache-core": 1, "value": (2,)},
+        {"k": {"!cache-core": 1, "value": {"!": ["tuple", [1]]}}},
     ],
     ids=[
         "int",
@@ -230,6 +235,9 @@ def test_default_serializer_uses_global_coder() -> None:
         "date-uuid",
         "enum-bytes",
         "marker-nested",
+        "envelope-lookalike",
+        "envelope-lookalike-tagged",
+        "envelope-and-tag-lookalike-nested",
     ],
 )
 def test_dict_keys(serializer: JsonSerializer, value: dict[Any, Any]) -> None:
@@ -245,20 +253,220 @@ def test_bool_and_int_keys_stay_apart(serializer: JsonSerializer) -> None:
     assert_identical({1: True}, round_trip(serializer, {1: True}))
 
 
-def test_plain_values_use_the_plain_marker(serializer: JsonSerializer) -> None:
-    value = {"name": "x", "n": [1, 2.5, None, True, {"deep": "é"}]}
-    encoded = serializer.encode(value)
-    assert encoded == 'p{"name":"x","n":[1,2.5,null,true,{"deep":"é"}]}'.encode()
-    assert json.loads(encoded[1:]) == value
+def compact_json(value: Any) -> bytes:
+    """``value``'s compact JSON (``\\u`` escapes only for text UTF-8 cannot hold: lone surrogates)."""
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    except UnicodeEncodeError:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
 
 
 @pytest.mark.parametrize(
     "value",
-    [(1,), {1: 1}, {"a": {"b": [b""]}}, Color.RED, 2**1990],
-    ids=["tuple", "int-key", "nested-bytes", "int-subclass", "int-beyond-limit"],
+    [
+        {"name": "x", "n": [1, 2.5, None, True, {"deep": "é"}]},
+        {"page": 1},
+        [],
+        "text",
+        -0.0,
+        2**1990 - 1,
+        {"!": ["tuple", [1, 2]]},
+        {"k": {"!cache-core": 1, "value": 2}},
+        {"value": 1},
+    ],
+    ids=["nested", "page", "list", "str", "minus-zero", "int-below-limit", "tag-lookalike", "nested-envelope", "value"],
 )
-def test_other_values_use_the_tagged_marker(serializer: JsonSerializer, value: Any) -> None:
-    assert serializer.encode(value).startswith(b"t")
+def test_json_only_values_are_written_as_their_own_json(serializer: JsonSerializer, value: Any) -> None:
+    encoded = serializer.encode(value)
+    assert encoded == compact_json(value)
+    assert json.loads(encoded) == value
+    assert_identical(value, serializer.decode(encoded))
+
+
+def test_a_top_level_dict_with_the_envelope_key_is_the_one_exception(serializer: JsonSerializer) -> None:
+    value = {"!cache-core": 2, "value": "mine"}
+    encoded = serializer.encode(value)
+    assert json.loads(encoded) == {"!cache-core": 1, "value": value}
+    assert_identical(value, serializer.decode(encoded))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [(1,), {1: 1}, {"a": {"b": [b""]}}, 2**1990, math.nan, [math.inf], {"!": (1,)}],
+    ids=["tuple", "int-key", "nested-bytes", "int-beyond-limit", "nan", "inf-in-list", "tag-key-with-tuple"],
+)
+def test_other_values_use_the_tagged_form(serializer: JsonSerializer, value: Any) -> None:
+    encoded = serializer.encode(value)
+    assert encoded.startswith(b'{"!cache-core":1,"value":')
+    envelope = json.loads(encoded, parse_constant=reject_constant)
+    assert set(envelope) == {"!cache-core", "value"}
+
+
+def test_subclasses_of_json_types_alone_are_written_as_plain_json(serializer: JsonSerializer) -> None:
+    class Status(str, enum.Enum):
+        OK = "ok"
+
+    value = {"status": Status.OK, "color": Color.RED, "counts": collections.Counter("aab")}
+    encoded = serializer.encode(value)
+    assert encoded == b'{"status":"ok","color":1,"counts":{"a":2,"b":1}}'
+    assert serializer.encode([Status.OK, (1,)]).startswith(b'{"!cache-core":1,')
+
+
+def reject_constant(name: str) -> Any:
+    """``parse_constant`` for ``json.loads``: NaN and Infinity are not JSON."""
+    raise AssertionError(f"{name} is not JSON")
+
+
+# Properties over every supported type, nested, with user dicts shaped like the tagged form.
+
+#: The three cachetoolz ways to register a type, on a registry of the property tests' own.
+PROPERTY_CODER = Coder()
+
+
+@PROPERTY_CODER.register
+class PointCoder:
+    @staticmethod
+    def encode(value: Point) -> list[int]:
+        return [value.x, value.y]
+
+    @staticmethod
+    def decode(value: list[int]) -> Point:
+        return Point(*value)
+
+
+@PROPERTY_CODER.encoder.register("money")
+def encode_money(value: Money) -> list[Any]:
+    return [value.amount, value.currency]
+
+
+@PROPERTY_CODER.decoder.register("money")
+def decode_money(value: list[Any]) -> Money:
+    return Money(*value)
+
+
+PROPERTY_SERIALIZER = JsonSerializer(coder=PROPERTY_CODER)
+PROPERTIES = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+#: Strings a tag or envelope uses, so that user data hits them often.
+TAG_LIKE = ["!", "!cache-core", "value", "u:money", "dict", "tuple", "float", "nan", "p", "t"]
+TEXT = st.one_of(st.sampled_from(TAG_LIKE), st.text(st.characters(exclude_categories=())))  # lone surrogates too
+HUGE_INTS = st.integers(min_value=2**1985, max_value=2**2100)
+INTS = st.one_of(st.integers(), HUGE_INTS, HUGE_INTS.map(lambda n: -n))
+ZONES = st.one_of(
+    st.none(),
+    st.timezones(),
+    st.timedeltas(min_value=timedelta(hours=-23, minutes=-59), max_value=timedelta(hours=23, minutes=59))
+    # CPython 3.11's fromisoformat reads an offset of microseconds alone ("+00:00:00.000001") as UTC.
+    .filter(lambda offset: not timedelta(0) < abs(offset) < timedelta(seconds=1))
+    .map(timezone),
+)
+BITS = st.integers(0, 128)
+IP_ADDRESSES = st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6))
+HASHABLE_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    INTS,
+    st.floats(allow_nan=False),  # NaN is in no set: it equals nothing, not even itself
+    TEXT,
+    st.binary(max_size=8),
+    st.dates(),
+    st.times(timezones=ZONES),
+    st.datetimes(timezones=ZONES),
+    st.timedeltas(),
+    st.decimals(allow_nan=False),
+    st.uuids(),
+    st.builds(pathlib.Path, TEXT.filter(lambda text: "\x00" not in text)),
+    st.builds(pathlib.PurePosixPath, TEXT),
+    st.builds(pathlib.PureWindowsPath, TEXT),
+    IP_ADDRESSES,
+    st.builds(
+        lambda address, bits: ipaddress.ip_interface((address, bits % (address.max_prefixlen + 1))),
+        IP_ADDRESSES,
+        BITS,
+    ),
+    st.builds(
+        lambda address, bits: ipaddress.ip_network((address, bits % (address.max_prefixlen + 1)), strict=False),
+        IP_ADDRESSES,
+        BITS,
+    ),
+    st.builds(Point, st.integers(), st.integers()),
+    st.builds(Money, st.decimals(allow_nan=False, allow_infinity=False), TEXT),
+)
+HASHABLE = st.recursive(
+    HASHABLE_SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=3).map(tuple), st.frozensets(inner, max_size=3)),
+    max_leaves=6,
+)
+SCALARS = st.one_of(
+    HASHABLE_SCALARS,
+    st.floats(),
+    st.decimals(),
+    st.binary(max_size=8).map(bytearray),
+    st.builds(re.compile, TEXT.map(re.escape), st.sampled_from([0, re.IGNORECASE, re.MULTILINE | re.DOTALL])),
+    st.builds(re.compile, st.binary(max_size=8).map(re.escape), st.sampled_from([0, re.IGNORECASE])),
+)
+
+
+def containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(
+        st.lists(inner, max_size=4),
+        st.lists(inner, max_size=4).map(tuple),
+        st.dictionaries(TEXT, inner, max_size=4),
+        st.dictionaries(HASHABLE, inner, max_size=3),
+        st.sets(HASHABLE, max_size=3),
+        st.frozensets(HASHABLE, max_size=3),
+        st.builds(deque, st.lists(inner, max_size=4), st.none() | st.integers(0, 5)),
+        # User data shaped like a tag or like the envelope, exactly or nearly.
+        st.builds(lambda name, payload: {"!": [name, payload]}, TEXT, inner),
+        st.builds(lambda payload, rest: {"!": payload, **rest}, inner, st.dictionaries(TEXT, inner, max_size=2)),
+        st.builds(lambda version, payload: {"!cache-core": version, "value": payload}, st.integers(0, 2), inner),
+    )
+
+
+VALUES = st.recursive(SCALARS, containers, max_leaves=20)
+JSON_VALUES = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(2**1989), max_value=2**1989),
+        st.floats(allow_nan=False, allow_infinity=False),
+        TEXT,
+    ),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@PROPERTIES
+@given(value=VALUES)
+def test_every_value_round_trips_as_json_text(value: Any) -> None:
+    encoded = PROPERTY_SERIALIZER.encode(value)
+    json.loads(encoded.decode("utf-8"), parse_constant=reject_constant)
+    assert_identical(value, PROPERTY_SERIALIZER.decode(encoded))
+
+
+@PROPERTIES
+@given(value=st.dictionaries(st.sampled_from(TAG_LIKE), VALUES, min_size=1))
+def test_user_dicts_with_tag_keys_round_trip(value: dict[str, Any]) -> None:
+    assert_identical(value, PROPERTY_SERIALIZER.decode(PROPERTY_SERIALIZER.encode(value)))
+
+
+@PROPERTIES
+@given(value=JSON_VALUES)
+def test_json_only_values_are_exactly_their_json(value: Any) -> None:
+    assume(not (type(value) is dict and "!cache-core" in value))  # the one exception, tested above
+    encoded = PROPERTY_SERIALIZER.encode(value)
+    assert encoded == compact_json(value)
+    assert json.loads(encoded) == value
+    assert_identical(value, PROPERTY_SERIALIZER.decode(encoded))
+
+
+@PROPERTIES
+@given(value=JSON_VALUES, indent=st.none() | st.integers(0, 2), sort_keys=st.booleans())
+def test_json_written_by_another_program_reads_as_itself(value: Any, indent: int | None, sort_keys: bool) -> None:
+    assume(not (type(value) is dict and "!cache-core" in value))
+    text = json.dumps(value, indent=indent, sort_keys=sort_keys, ensure_ascii=True, allow_nan=False)
+    assert_identical(json.loads(text), PROPERTY_SERIALIZER.decode(text.encode()))
 
 
 def test_plain_and_tagged_documents_read_plain_data_alike(serializer: JsonSerializer) -> None:
@@ -271,7 +479,7 @@ def test_plain_and_tagged_documents_read_plain_data_alike(serializer: JsonSerial
 
 def test_int_limit_boundary(serializer: JsonSerializer) -> None:
     below = 2**1990 - 1
-    assert serializer.encode(below).startswith(b"p")
+    assert serializer.encode(below) == str(below).encode()
     assert_identical(-below, round_trip(serializer, -below))
     assert_identical(2**1990, round_trip(serializer, 2**1990))
 
@@ -322,50 +530,64 @@ def test_decode_accepts_bytes_like_and_text(serializer: JsonSerializer, wrap: An
 
 
 # The stored format is a contract: data written by this release must stay readable.
+def tagged(document: bytes) -> bytes:
+    return b'{"!cache-core":1,"value":' + document + b"}"
+
+
 WIRE_FORMAT: dict[str, tuple[bytes, Any]] = {
-    "plain": (b'p{"a":[1,2.5,null,true],"b":"\xc3\xa9"}', {"a": [1, 2.5, None, True], "b": "é"}),
-    "plain-nan": (b"p[NaN,Infinity,-Infinity]", [math.nan, math.inf, -math.inf]),
-    "tuple": (b't{"!":["tuple",[1,"a"]]}', (1, "a")),
-    "set": (b't{"!":["set",[1]]}', {1}),
-    "frozenset": (b't{"!":["frozenset",[]]}', frozenset()),
-    "dict": (b't{"!":["dict",[[1,"a"],["!",2]]]}', {1: "a", "!": 2}),
-    "int": (b't{"!":["int","-ff"]}', -255),
-    "bytes": (b't{"!":["bytes","AP8="]}', b"\x00\xff"),
-    "bytearray": (b't{"!":["bytearray","AQ=="]}', bytearray(b"\x01")),
-    "uuid": (b't{"!":["uuid","00000000-0000-0000-0000-000000000001"]}', uuid.UUID(int=1)),
-    "path": (b't{"!":["path","/x/y"]}', pathlib.Path("/x/y")),
-    "pureposixpath": (b't{"!":["pureposixpath","/x"]}', pathlib.PurePosixPath("/x")),
-    "purewindowspath": (b't{"!":["purewindowspath","C:\\\\x"]}', pathlib.PureWindowsPath("C:\\x")),
-    "deque": (b't{"!":["deque",[[1,2],3]]}', deque([1, 2], maxlen=3)),
-    "pattern": (b't{"!":["pattern",["a+",34]]}', re.compile("a+", re.IGNORECASE)),
-    "time": (b't{"!":["time","01:02:03+05:30"]}', time(1, 2, 3, tzinfo=PLUS_0530)),
-    "time-zoneinfo": (b't{"!":["time",["01:02:03","America/New_York",0]]}', time(1, 2, 3, tzinfo=NEW_YORK)),
-    "date": (b't{"!":["date","2020-01-02"]}', date(2020, 1, 2)),
-    "datetime": (b't{"!":["datetime","2020-01-02T03:04:05.000006"]}', datetime(2020, 1, 2, 3, 4, 5, 6)),
+    "plain": (b'{"a":[1,2.5,null,true],"b":"\xc3\xa9"}', {"a": [1, 2.5, None, True], "b": "é"}),
+    "plain-from-another-writer": (b' {"a": [1, 2],\n "b": {"!": 1}}\n', {"a": [1, 2], "b": {"!": 1}}),
+    "float-specials": (
+        tagged(b'[{"!":["float","nan"]},{"!":["float","inf"]},{"!":["float","-inf"]}]'),
+        [math.nan, math.inf, -math.inf],
+    ),
+    "tuple": (tagged(b'{"!":["tuple",[1,"a"]]}'), (1, "a")),
+    "set": (tagged(b'{"!":["set",[1]]}'), {1}),
+    "frozenset": (tagged(b'{"!":["frozenset",[]]}'), frozenset()),
+    "dict": (tagged(b'{"!":["dict",[[1,"a"],["!",2]]]}'), {1: "a", "!": 2}),
+    "envelope-key-dict": (tagged(b'{"!cache-core":1,"value":2}'), {"!cache-core": 1, "value": 2}),
+    "int": (tagged(b'{"!":["int","-ff"]}'), -255),
+    "bytes": (tagged(b'{"!":["bytes","AP8="]}'), b"\x00\xff"),
+    "bytearray": (tagged(b'{"!":["bytearray","AQ=="]}'), bytearray(b"\x01")),
+    "uuid": (tagged(b'{"!":["uuid","00000000-0000-0000-0000-000000000001"]}'), uuid.UUID(int=1)),
+    "path": (tagged(b'{"!":["path","/x/y"]}'), pathlib.Path("/x/y")),
+    "pureposixpath": (tagged(b'{"!":["pureposixpath","/x"]}'), pathlib.PurePosixPath("/x")),
+    "purewindowspath": (tagged(b'{"!":["purewindowspath","C:\\\\x"]}'), pathlib.PureWindowsPath("C:\\x")),
+    "deque": (tagged(b'{"!":["deque",[[1,2],3]]}'), deque([1, 2], maxlen=3)),
+    "pattern": (tagged(b'{"!":["pattern",["a+",34]]}'), re.compile("a+", re.IGNORECASE)),
+    "time": (tagged(b'{"!":["time","01:02:03+05:30"]}'), time(1, 2, 3, tzinfo=PLUS_0530)),
+    "time-zoneinfo": (tagged(b'{"!":["time",["01:02:03","America/New_York",0]]}'), time(1, 2, 3, tzinfo=NEW_YORK)),
+    "date": (tagged(b'{"!":["date","2020-01-02"]}'), date(2020, 1, 2)),
+    "datetime": (tagged(b'{"!":["datetime","2020-01-02T03:04:05.000006"]}'), datetime(2020, 1, 2, 3, 4, 5, 6)),
     "datetime-zoneinfo": (
-        b't{"!":["datetime",["2021-11-07T01:30:00-05:00","America/New_York",1]]}',
+        tagged(b'{"!":["datetime",["2021-11-07T01:30:00-05:00","America/New_York",1]]}'),
         datetime(2021, 11, 7, 1, 30, fold=1, tzinfo=NEW_YORK),
     ),
-    "timedelta": (b't{"!":["timedelta",[-1,2,3]]}', timedelta(-1, 2, 3)),
-    "decimal": (b't{"!":["decimal","-1.50"]}', decimal.Decimal("-1.50")),
-    "ipv4address": (b't{"!":["ipv4address","1.2.3.4"]}', ipaddress.IPv4Address("1.2.3.4")),
-    "ipv4interface": (b't{"!":["ipv4interface","1.2.3.4/24"]}', ipaddress.IPv4Interface("1.2.3.4/24")),
-    "ipv4network": (b't{"!":["ipv4network","1.2.3.0/24"]}', ipaddress.IPv4Network("1.2.3.0/24")),
-    "ipv6address": (b't{"!":["ipv6address","::1"]}', ipaddress.IPv6Address("::1")),
-    "ipv6interface": (b't{"!":["ipv6interface","::1/128"]}', ipaddress.IPv6Interface("::1/128")),
-    "ipv6network": (b't{"!":["ipv6network","::/0"]}', ipaddress.IPv6Network("::/0")),
-    "nested": (b't[{"!":["tuple",[{"!":["bytes",""]}]]},{"k":{"!":["set",[]]}}]', [(b"",), {"k": set()}]),
+    "timedelta": (tagged(b'{"!":["timedelta",[-1,2,3]]}'), timedelta(-1, 2, 3)),
+    "decimal": (tagged(b'{"!":["decimal","-1.50"]}'), decimal.Decimal("-1.50")),
+    "ipv4address": (tagged(b'{"!":["ipv4address","1.2.3.4"]}'), ipaddress.IPv4Address("1.2.3.4")),
+    "ipv4interface": (tagged(b'{"!":["ipv4interface","1.2.3.4/24"]}'), ipaddress.IPv4Interface("1.2.3.4/24")),
+    "ipv4network": (tagged(b'{"!":["ipv4network","1.2.3.0/24"]}'), ipaddress.IPv4Network("1.2.3.0/24")),
+    "ipv6address": (tagged(b'{"!":["ipv6address","::1"]}'), ipaddress.IPv6Address("::1")),
+    "ipv6interface": (tagged(b'{"!":["ipv6interface","::1/128"]}'), ipaddress.IPv6Interface("::1/128")),
+    "ipv6network": (tagged(b'{"!":["ipv6network","::/0"]}'), ipaddress.IPv6Network("::/0")),
+    "nested": (tagged(b'[{"!":["tuple",[{"!":["bytes",""]}]]},{"k":{"!":["set",[]]}}]'), [(b"",), {"k": set()}]),
+    "envelope-from-another-writer": (b'{ "value" : {"!": ["tuple", [1]]}, "!cache-core" : 1 }', (1,)),
 }
 
 
 @pytest.mark.parametrize(("stored", "value"), WIRE_FORMAT.values(), ids=WIRE_FORMAT.keys())
 def test_wire_format_version_1_stays_readable(serializer: JsonSerializer, stored: bytes, value: Any) -> None:
     assert_identical(value, serializer.decode(stored))
+    json.loads(stored, parse_constant=reject_constant)  # every stored form is JSON
 
 
 def test_wire_format_version_1_is_written() -> None:
-    value = [(1, "a"), {1: b"\x00"}, {"!": None}]
-    expected = b't[{"!":["tuple",[1,"a"]]},{"!":["dict",[[1,{"!":["bytes","AA=="]}]]]},{"!":["dict",[["!",null]]]}]'
+    value = [(1, "a"), {1: b"\x00"}, {"!": None}, math.inf]
+    expected = tagged(
+        b'[{"!":["tuple",[1,"a"]]},{"!":["dict",[[1,{"!":["bytes","AA=="]}]]]},{"!":["dict",[["!",null]]]},'
+        b'{"!":["float","inf"]}]'
+    )
     assert JsonSerializer(coder=Coder()).encode(value) == expected
 
 
@@ -511,7 +733,7 @@ def test_registered_type_wins_over_builtin() -> None:
         return uuid.UUID(int=value)
 
     serializer = JsonSerializer(coder=registry)
-    assert serializer.encode(uuid.UUID(int=7)) == b't{"!":["u:my-uuid",7]}'
+    assert serializer.encode(uuid.UUID(int=7)) == tagged(b'{"!":["u:my-uuid",7]}')
     assert_identical(uuid.UUID(int=7), serializer.decode(serializer.encode(uuid.UUID(int=7))))
     # data written by the built-in encoder stays readable
     assert_identical(uuid.UUID(int=1), serializer.decode(WIRE_FORMAT["uuid"][0]))
@@ -773,61 +995,51 @@ def test_register_misuse() -> None:
         registry.decoder.register("x")(42)  # type: ignore[type-var]
 
 
-@pytest.mark.parametrize(
-    ("stored", "problem"),
-    [
-        (b"", "empty"),
-        (b"\xff\xfe\x00", "not UTF-8"),
-        (pickle.dumps({"a": 1}), "not UTF-8"),
-        (b'{"a": 1}', "starts with '{'"),
-        (b"x[1]", "starts with 'x'"),
-        (b"p", "not valid JSON"),
-        (b"p{", "not valid JSON"),
-        (b"p{'a': 1}", "not valid JSON"),
-        (b"p[1] [2]", "goes on after"),
-        (b"pnull garbage", "goes on after"),
-        (b"t[1]x", "goes on after"),
-        (b"p" + b"[" * 100_000, "cannot decode"),
-        (b't{"!":["no-such-type",1]}', "unknown built-in type 'no-such-type'"),
-        (b't{"!":["u:myapp.Thing",1]}', r"type 'myapp\.Thing', which has no decoder"),
-        (b't{"!":5}', "malformed type tag"),
-        (b't{"!":["tuple"]}', "malformed type tag"),
-        (b't{"!":[["tuple"],[]]}', "malformed type tag"),
-        (b't{"!":["tuple",[]],"extra":1}', "malformed type tag"),
-        (b't{"!":[1,[]]}', "malformed type tag"),
-        (b't{"!":["bytes","not base64!"]}', "decoder for 'bytes' failed"),
-        (b't{"!":["date","2020-13-45"]}', "decoder for 'date' failed"),
-        (b't{"!":["dict",[[[1],2]]]}', "decoder for 'dict' failed"),
-        (b't{"!":["deque",5]}', "decoder for 'deque' failed"),
-        (b't{"!":["datetime",["2020-01-01T00:00:00","No/Such_Zone",0]]}', "decoder for 'datetime' failed"),
-    ],
-    ids=[
-        "empty",
-        "binary",
-        "pickle",
-        "no-marker",
-        "unknown-marker",
-        "marker-only",
-        "truncated",
-        "python-literal",
-        "two-documents",
-        "trailing-garbage",
-        "tagged-trailing",
-        "too-deep",
-        "unknown-builtin-tag",
-        "unknown-user-tag",
-        "tag-not-list",
-        "tag-too-short",
-        "tag-name-unhashable",
-        "tag-extra-keys",
-        "tag-name-not-str",
-        "bad-base64",
-        "bad-date",
-        "unhashable-key",
-        "bad-deque",
-        "unknown-zone",
-    ],
-)
+UNDECODABLE: dict[str, tuple[bytes, str]] = {
+    "empty": (b"", "empty"),
+    "blank": (b" \n", "not JSON"),
+    "binary": (b"\xff\xfe\x00", "not UTF-8"),
+    "pickle": (pickle.dumps({"a": 1}), "not UTF-8"),
+    "old-prefixed-format": (b'p{"a":1}', "not JSON"),
+    "old-tagged-format": (b't{"!":["tuple",[1]]}', "not JSON"),
+    "truncated": (b"{", "not JSON"),
+    "python-literal": (b"{'a': 1}", "not JSON"),
+    "nan": (b"[1, NaN]", "NaN, which is not JSON"),
+    "infinity": (b"-Infinity", "-Infinity, which is not JSON"),
+    "nan-in-tagged": (tagged(b'[{"!":["tuple",[]]},NaN]'), "NaN, which is not JSON"),
+    "two-documents": (b"[1] [2]", "goes on after"),
+    "trailing-garbage": (b"null garbage", "goes on after"),
+    "tagged-trailing": (tagged(b"[1]") + b"x", "goes on after"),
+    "too-deep": (b"[" * 100_000, "cannot decode"),
+    "envelope-version-2": (b'{"!cache-core":2,"value":{"!":["future",1]}}', "version 2 of JsonSerializer's"),
+    "envelope-version-0": (b'{"value":1,"!cache-core":0}', "version 0"),
+    "envelope-version-text": (b'{"!cache-core":"1","value":1}', "malformed '!cache-core' envelope"),
+    "envelope-version-true": (b'{"!cache-core":true,"value":1}', "malformed '!cache-core' envelope"),
+    "envelope-version-float": (b'{"!cache-core":1.0,"value":1}', "malformed '!cache-core' envelope"),
+    "envelope-no-value": (b'{"!cache-core":1}', "malformed '!cache-core' envelope"),
+    "envelope-extra-key": (b'{"!cache-core":1,"value":1,"more":2}', "malformed '!cache-core' envelope"),
+    "envelope-duplicate-version": (b'{"!cache-core":1,"value":1,"!cache-core":2}', "version 2"),
+    "unknown-builtin-tag": (tagged(b'{"!":["no-such-type",1]}'), "unknown built-in type 'no-such-type'"),
+    "unknown-user-tag": (tagged(b'{"!":["u:myapp.Thing",1]}'), r"type 'myapp\.Thing', which has no decoder"),
+    "tag-not-list": (tagged(b'{"!":5}'), "malformed type tag"),
+    "tag-too-short": (tagged(b'{"!":["tuple"]}'), "malformed type tag"),
+    "tag-name-unhashable": (tagged(b'{"!":[["tuple"],[]]}'), "malformed type tag"),
+    "tag-extra-keys": (tagged(b'{"!":["tuple",[]],"extra":1}'), "malformed type tag"),
+    "tag-name-not-str": (tagged(b'{"!":[1,[]]}'), "malformed type tag"),
+    "tag-on-the-envelope": (b'{"!cache-core":1,"value":1,"!":["tuple",[]]}', "malformed type tag"),
+    "bad-float": (tagged(b'{"!":["float","1.5"]}'), "decoder for 'float' failed"),
+    "bad-base64": (tagged(b'{"!":["bytes","not base64!"]}'), "decoder for 'bytes' failed"),
+    "bad-date": (tagged(b'{"!":["date","2020-13-45"]}'), "decoder for 'date' failed"),
+    "unhashable-key": (tagged(b'{"!":["dict",[[[1],2]]]}'), "decoder for 'dict' failed"),
+    "bad-deque": (tagged(b'{"!":["deque",5]}'), "decoder for 'deque' failed"),
+    "unknown-zone": (
+        tagged(b'{"!":["datetime",["2020-01-01T00:00:00","No/Such_Zone",0]]}'),
+        "decoder for 'datetime' failed",
+    ),
+}
+
+
+@pytest.mark.parametrize(("stored", "problem"), UNDECODABLE.values(), ids=UNDECODABLE.keys())
 def test_undecodable_data(serializer: JsonSerializer, stored: bytes, problem: str) -> None:
     with pytest.raises(DecodeError, match=problem) as caught:
         serializer.decode(stored)

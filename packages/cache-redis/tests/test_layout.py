@@ -37,8 +37,8 @@ def test_key_names_and_server_side_ttl(redis_url: str, admin: redis.Redis) -> No
         assert isinstance(raw, bytes)
         assert raw[:1] == b"\x02"
         assert abs(struct.unpack(">d", raw[1:9])[0] - (time.time() + 10)) < 2
-        assert raw[9:] == b'p"v"'
-        assert admin.get("cache:default:forever") == b'\x01p"v"'
+        assert raw[9:] == b'"v"'
+        assert admin.get("cache:default:forever") == b'\x01"v"'
 
 
 def test_expiry_instant_follows_the_backend_clock(redis_url: str, admin: redis.Redis) -> None:

@@ -1,32 +1,46 @@
 """``JsonSerializer`` and the registry of types it can write (cachetoolz's ``coder``).
 
 Wire format, version 1. Backends keep these bytes in shared servers, so future
-releases must keep reading them: change the format only by adding a new marker.
+releases must keep reading them: change the tagged form only by a new version.
 
-- The bytes are UTF-8 text: one marker character, then exactly one JSON document
-  (compact separators; floats ``nan``/``inf``/``-inf`` written as Python's ``json``
-  writes them: ``NaN``, ``Infinity``, ``-Infinity``).
-- Marker ``p`` (version 1, plain): the document holds only JSON's own types and is
-  read by ``json`` alone; every object is a ``dict`` with ``str`` keys.
-- Marker ``t`` (version 1, tagged): an object ``{"!": [name, payload]}`` stands for
-  one value of a type JSON lacks, rebuilt by the decoder registered under ``name``
-  from its payload (decoded first); every other object is a ``dict`` with ``str`` keys.
-- Built-in names are listed below and contain no ``:``. A name given to
-  ``encoder.register`` / ``decoder.register`` is written as ``"u:" + name``, and
-  ``coder.register`` uses ``"u:" + module + "." + qualified name`` of the type.
-- Any other first character is another format (or not ours): ``DecodeError``.
+- The bytes are always UTF-8 JSON text (RFC 8259: no ``NaN`` or ``Infinity``),
+  compact (separators ``,`` and ``:``), one document.
+- A value made only of JSON's own types (``dict`` with ``str`` keys, ``list``,
+  ``str``, ``int``, finite ``float``, ``bool``, ``None``) is written as exactly its
+  own JSON, readable by any JSON parser. Plain JSON carries no version: it is
+  read as JSON by every release, whoever wrote it.
+- Any other value is written in the tagged form, an envelope object
+  ``{"!cache-core": 1, "value": document}`` (the number is the version).
+  Inside ``document`` an object ``{"!": [name, payload]}`` stands for one value of
+  a type JSON lacks, rebuilt by the decoder registered under ``name`` from its
+  payload (decoded first); every other object is a ``dict`` with ``str`` keys.
+- A user's ``dict`` can never be taken for a tag: inside a tagged document, a
+  dict that has the key ``"!"`` (or a key that is not a ``str``) is written as the
+  tag ``dict``. A top-level dict with the key ``"!cache-core"`` is written in the
+  tagged form (its own JSON would read as an envelope), the one JSON-only value
+  not written as itself.
+- The writer puts ``"!cache-core"`` first, so its output starts with
+  ``{"!cache-core":1,"value":``; the reader also takes the envelope with other
+  key order or spacing (another program's writer). Any other version of the
+  envelope, invalid JSON, an unknown tag name or a malformed tag is
+  ``DecodeError``.
+- Built-in names contain no ``:``. A name given to ``encoder.register`` /
+  ``decoder.register`` is written as ``"u:" + name``, and ``coder.register``
+  uses ``"u:" + module + "." + qualified name`` of the type.
 
 Built-in names and their payloads (payload parts are themselves encoded values):
 
 - ``dict``: ``[[key, value], ...]`` for a dict whose keys are not all ``str`` or
   that has the key ``"!"``;
 - ``tuple``, ``set``, ``frozenset``: ``[item, ...]``;
+- ``float``: ``"nan"``, ``"inf"`` or ``"-inf"`` (JSON has no such numbers);
 - ``int``: hexadecimal text such as ``"-1f"``, for ints with ``abs(n) >= 2**1990``
   (about 600 digits: ``int``'s decimal digit limit may refuse them);
 - ``bytes``, ``bytearray``: standard base64 text;
 - ``deque``: ``[[item, ...], maxlen]``; ``pattern``: ``[pattern, flags]``;
 - ``date``: ISO text; ``time``, ``datetime``: ISO text (with the UTC offset when
-  aware), or ``[iso text, zone key, fold]`` when the tzinfo is a ``zoneinfo.ZoneInfo``;
+  aware), or ``[iso text, zone key, fold]`` when the tzinfo is a ``zoneinfo.ZoneInfo``
+  or ``fold`` is 1 (zone key ``null`` for other tzinfos: ISO text loses ``fold``);
 - ``timedelta``: ``[days, seconds, microseconds]``;
 - ``decimal``, ``uuid``, ``path``, ``pureposixpath``, ``purewindowspath``,
   ``ipv4address``, ``ipv4interface``, ``ipv4network``, ``ipv6address``,
@@ -34,7 +48,7 @@ Built-in names and their payloads (payload parts are themselves encoded values):
 
 Subclasses of a registered type use its encoder (and decode as that type) unless
 they have their own; subclasses of ``str``/``int``/``float``/``list``/``dict`` are
-written as the plain JSON type.
+written as the plain JSON type (as their own JSON, when nothing else needs a tag).
 """
 
 from __future__ import annotations
@@ -72,27 +86,51 @@ _DecodeFunction = Callable[[Any], Any]
 # JSON type: convert with the function and write the result untagged".
 _Entry = tuple[str | None, _EncodeFunction]
 
-_PLAIN = "p"
-_TAGGED = "t"
+_ENVELOPE = "!cache-core"
+_VERSION = 1
+_VALUE = "value"
+# What the writer puts before the document of a tagged value (and a "}" after it).
+_TAGGED_PREFIX = f'{{"{_ENVELOPE}":{_VERSION},"{_VALUE}":'
 _TAG = "!"
+# In compact JSON text, a tag object opens with exactly this: a '"' inside a
+# string is always escaped, so the text of a string can never contain it.
+_TAG_OPENING = '{"' + _TAG + '":'
 _USER_PREFIX = "u:"
 # int's decimal conversion refuses more than sys.get_int_max_str_digits() digits
 # (640 at least); ints from 2**1990 (~600 digits) up are written in hex instead.
 _INT_LIMIT = 1 << 1990
 _INT_MIN = -_INT_LIMIT
+_INFINITY = float("inf")
+_MINUS_INFINITY = -_INFINITY
 _NATIVE_TYPES = frozenset({str, int, float, bool, type(None), list, dict})
 
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False).encode
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False, allow_nan=False).encode
 # Only for text with lone surrogates, which UTF-8 cannot hold: \u escapes can.
-_dumps_ascii = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
-_scan_plain = json.JSONDecoder().raw_decode
+_dumps_ascii = json.JSONEncoder(separators=(",", ":"), check_circular=False, allow_nan=False).encode
 
 
-def _is_plain(value: Any) -> bool:
+def _reject_constant(name: str) -> Any:
+    msg = f"stored data holds {name}, which is not JSON (JsonSerializer writes nan and inf as tags)"
+    raise DecodeError(msg)
+
+
+# Python's json reads NaN and Infinity by default; JSON (and this format) has none.
+_plain_decoder = json.JSONDecoder(parse_constant=_reject_constant)
+_loads_plain = _plain_decoder.decode
+# The scanner alone skips decode()'s two whitespace regex matches: a third of the
+# cost of reading a small value. Text it cannot take whole goes to _loads_plain.
+_Scan = Callable[[str, int], tuple[Any, int]]
+_scan_plain: _Scan = _plain_decoder.scan_once  # type: ignore[attr-defined]  # set by JSONDecoder.__init__
+
+
+def _is_plain(value: Any) -> bool:  # noqa: PLR0911 - one flat dispatch is fastest
     """Return whether ``value`` is made only of JSON's own types, so needs no tags."""
     kind = type(value)
-    if kind is str or kind is float or kind is bool or value is None:
+    if kind is str or kind is bool or value is None:
         return True
+    if kind is float:
+        number: float = value
+        return _MINUS_INFINITY < number < _INFINITY  # False for nan too
     if kind is int:
         return bool(_INT_MIN < value < _INT_LIMIT)
     if kind is list:
@@ -209,6 +247,13 @@ def _decode_big_int(payload: str) -> int:
     return int(payload, 16)
 
 
+def _decode_float(payload: str) -> float:
+    if payload not in ("nan", "inf", "-inf"):
+        msg = f"expected 'nan', 'inf' or '-inf', got {payload!r}"
+        raise ValueError(msg)
+    return float(payload)
+
+
 def _encode_deque(value: deque[Any]) -> list[Any]:
     return [list(value), value.maxlen]
 
@@ -244,7 +289,7 @@ def _zone(key: str) -> tzinfo:
 
 def _encode_time(value: time) -> str | list[Any]:
     key = _zone_key(value.tzinfo)
-    if key is None:
+    if key is None and not value.fold:
         return time.isoformat(value)
     return [time.isoformat(value), key, value.fold]
 
@@ -253,12 +298,14 @@ def _decode_time(payload: str | list[Any]) -> time:
     if isinstance(payload, str):
         return time.fromisoformat(payload)
     iso, key, fold = payload
+    if key is None:
+        return time.fromisoformat(iso).replace(fold=fold)
     return time.fromisoformat(iso).replace(tzinfo=_zone(key), fold=fold)
 
 
 def _encode_datetime(value: datetime) -> str | list[Any]:
     key = _zone_key(value.tzinfo)
-    if key is None:
+    if key is None and not value.fold:
         return datetime.isoformat(value)
     return [datetime.isoformat(value), key, value.fold]
 
@@ -267,6 +314,8 @@ def _decode_datetime(payload: str | list[Any]) -> datetime:
     if isinstance(payload, str):
         return datetime.fromisoformat(payload)
     iso, key, fold = payload
+    if key is None:
+        return datetime.fromisoformat(iso).replace(fold=fold)
     return datetime.fromisoformat(iso).replace(tzinfo=_zone(key), fold=fold)
 
 
@@ -321,6 +370,7 @@ _BUILTIN_ENCODERS: dict[type, _Entry] = {
 _BUILTIN_DECODERS: dict[str, _DecodeFunction] = {
     "dict": _decode_dict,
     "int": _decode_big_int,
+    "float": _decode_float,
     **{name: decode for name, _, decode in _BUILTINS.values()},
 }
 
@@ -341,7 +391,9 @@ class Coder:
         self._decoders: dict[str, _DecodeFunction] = dict(_BUILTIN_DECODERS)
         self._by_type: dict[type, _Entry] = dict(_BUILTIN_ENCODERS)
         self._inherited: weakref.WeakKeyDictionary[type, _Entry] = weakref.WeakKeyDictionary()
-        self._scan_tagged = json.JSONDecoder(object_hook=self._from_tag).raw_decode
+        tagged_decoder = json.JSONDecoder(object_hook=self._from_tag, parse_constant=_reject_constant)
+        self._loads_tagged = tagged_decoder.decode
+        self._scan_tagged: _Scan = tagged_decoder.scan_once  # type: ignore[attr-defined]
         self.encoder = EncoderRegistry(self)
         self.decoder = DecoderRegistry(self)
 
@@ -416,25 +468,33 @@ class Coder:
                 itself, or an encoder failed.
         """
         try:
-            if _is_plain(value):
-                marker, document = _PLAIN, value
+            if _is_plain(value) and not (type(value) is dict and _ENVELOPE in value):
+                document, tagged = value, False
+                text = _dumps(value)
             else:
-                marker, document = _TAGGED, self._to_json(value)
-            text = marker + _dumps(document)
+                document = self._to_json(value)
+                text = _dumps(document)
+                # Subclasses of JSON's types (an IntEnum, a StrEnum) convert to plain
+                # JSON: such a value is written as itself when nothing needed a tag.
+                tagged = _TAG_OPENING in text or (type(document) is dict and _ENVELOPE in document)
+                if tagged:
+                    text = _TAGGED_PREFIX + text + "}"
         except RecursionError as exc:
             msg = "cannot encode a value that contains itself or is nested too deeply"
             raise EncodeError(msg) from exc
         try:
             return text.encode()
         except UnicodeEncodeError:
-            return (marker + _dumps_ascii(document)).encode()
+            text = _dumps_ascii(document)
+            return (_TAGGED_PREFIX + text + "}" if tagged else text).encode()
 
     def decode(self, data: bytes) -> Any:
         """Return the value ``encode`` turned into ``data``.
 
         Raises:
-            DecodeError: ``data`` is not in this format, is corrupt, or names a
-                type with no registered decoder (or whose decoder failed).
+            DecodeError: ``data`` is not UTF-8 JSON, is in another version of the
+                tagged form, or names a type with no registered decoder (or whose
+                decoder failed).
         """
         try:
             text = data.decode()
@@ -443,33 +503,39 @@ class Coder:
             raise DecodeError(msg) from exc
         except AttributeError:
             text = _as_text(data)
-        marker = text[:1]
-        if marker == _PLAIN:
-            scan = _scan_plain
-        elif marker == _TAGGED:
-            scan = self._scan_tagged
-        else:
-            raise DecodeError(_unknown_format(text))
+        if text.startswith(_TAGGED_PREFIX):
+            return self._decode_tagged(text)
         try:
-            value, end = scan(text, 1)
-        except DecodeError:
-            raise
-        except json.JSONDecodeError as exc:
-            msg = f"stored data is not valid JSON: {exc}"
-            raise DecodeError(msg) from exc
-        except Exception as exc:
-            msg = f"cannot decode stored data: {exc!r}"
-            raise DecodeError(msg) from exc
-        if end != len(text):
-            msg = f"stored data goes on after its JSON document (at character {end})"
-            raise DecodeError(msg)
+            value, end = _scan_plain(text, 0)
+        except Exception:  # _parse below says what is wrong
+            end = -1
+        if end != len(text):  # whitespace around the document, or an error to report
+            value = _parse(_loads_plain, text)
+        if type(value) is dict and _ENVELOPE in value:
+            # An envelope written with other key order or spacing (or another version).
+            _check_envelope(value)
+            return self._decode_tagged(text)
         return value
+
+    def _decode_tagged(self, text: str) -> Any:
+        try:
+            envelope, end = self._scan_tagged(text, 0)
+        except Exception:  # _parse below says what is wrong
+            end = -1
+        if end != len(text):
+            envelope = _parse(self._loads_tagged, text)
+        _check_envelope(envelope)
+        return envelope[_VALUE]
 
     def _to_json(self, value: Any) -> Any:  # noqa: PLR0911 - one flat dispatch is fastest
         """Return ``value`` in JSON's types, with tag objects for the other types."""
         kind = type(value)
-        if kind is str or kind is float or kind is bool or value is None:
+        if kind is str or kind is bool or value is None:
             return value
+        if kind is float:
+            if _MINUS_INFINITY < value < _INFINITY:
+                return value
+            return {_TAG: ["float", repr(value)]}
         if kind is int:
             if _INT_MIN < value < _INT_LIMIT:
                 return value
@@ -547,13 +613,37 @@ def _as_text(data: object) -> str:
         raise DecodeError(msg) from exc
 
 
-def _unknown_format(text: str) -> str:
-    if not text:
-        return "stored data is empty"
-    return (
-        f"stored data starts with {text[:1]!r}, not a format marker of this version "
-        f"of JsonSerializer ({_PLAIN!r} or {_TAGGED!r})"
-    )
+def _parse(loads: Callable[[str], Any], text: str) -> Any:
+    """Return ``loads(text)``; anything wrong with ``text`` is a ``DecodeError``."""
+    try:
+        return loads(text)
+    except DecodeError:
+        raise
+    except json.JSONDecodeError as exc:
+        if not text:
+            msg = "stored data is empty"
+        elif exc.msg == "Extra data":
+            msg = f"stored data goes on after its JSON document (at character {exc.pos})"
+        else:
+            msg = f"stored data is not JSON, so not JsonSerializer's: {exc}"
+        raise DecodeError(msg) from exc
+    except Exception as exc:  # RecursionError for data nested too deeply
+        msg = f"cannot decode stored data: {exc!r}"
+        raise DecodeError(msg) from exc
+
+
+def _check_envelope(envelope: Any) -> None:
+    """Raise ``DecodeError`` unless ``envelope`` is a tagged form this release reads."""
+    version = envelope.get(_ENVELOPE) if type(envelope) is dict else None
+    if type(version) is int and version != _VERSION:
+        msg = (
+            f"stored data is in version {version} of JsonSerializer's tagged form; "
+            f"this release reads version {_VERSION} only"
+        )
+        raise DecodeError(msg)
+    if version != _VERSION or type(version) is not int or len(envelope) != 2 or _VALUE not in envelope:
+        msg = f"stored data has a malformed {_ENVELOPE!r} envelope: {reprlib.repr(envelope)}"
+        raise DecodeError(msg)
 
 
 def _malformed_tag(obj: dict[str, Any]) -> str:
@@ -615,13 +705,14 @@ class DecoderRegistry:
 
 
 class JsonSerializer(Serializer):
-    """JSON with tags for other types: safe to read from a shared server.
+    """UTF-8 JSON, with tags for other types: safe to read from a shared server.
 
-    Handles JSON's types plus ``bytes``, ``tuple``, ``set``, ``frozenset``,
-    ``deque``, ``uuid.UUID``, paths, ``re.Pattern``, ``datetime`` types,
-    ``Decimal``, ``ipaddress`` types and whatever ``coder`` has registered; every
-    one comes back with its type. Data with only JSON's own types (``str`` dict
-    keys, no tuples) decodes at the speed of ``json.loads``.
+    A value made only of JSON's types is written as exactly its own JSON, so any
+    program reads it with a JSON parser. ``bytes``, ``tuple``, ``set``,
+    ``frozenset``, ``deque``, ``uuid.UUID``, paths, ``re.Pattern``, ``datetime``
+    types, ``Decimal``, ``ipaddress`` types, ``nan``/``inf`` and whatever ``coder``
+    has registered are written in a versioned tagged form (still JSON) and come
+    back with their type. Plain JSON decodes at the speed of ``json.loads``.
 
     Args:
         coder: the type registry to use; by default the process-wide ``coder``.
