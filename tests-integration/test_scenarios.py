@@ -5,7 +5,7 @@
 - A sync backend in another process writes, the async backend here reads (and back).
 - Upgrades: entries stored in wire format 1 (the JSON coder's bytes inside each backend's
   stored representation, hard-coded here as release 0.1.0 writes them) are still read;
-  bytes in any other format (pickle, garbage, a future marker) are a clean miss.
+  bytes in any other format (pickle, garbage, a future version) are a clean miss.
 
 Servers: ``REDIS_URL`` / ``MONGODB_URL`` if set, else a ``redis-server`` / ``mongod``
 started for this module (a missing binary skips, or fails under ``CI``). Each test uses
@@ -301,16 +301,17 @@ async def test_a_sync_process_writes_and_an_async_backend_reads(
 FORMAT_1 = [
     (
         "plain",
-        b'p{"name":"tea","price":4.5,"tags":["hot","leaf"],"stock":null,"sale":false}',
+        b'{"name":"tea","price":4.5,"tags":["hot","leaf"],"stock":null,"sale":false}',
         {"name": "tea", "price": 4.5, "tags": ["hot", "leaf"], "stock": None, "sale": False},
     ),
-    ("tuple", b't{"!":["tuple",[1,"two",3.0]]}', (1, "two", 3.0)),
+    ("tuple", b'{"!cache-core":1,"value":{"!":["tuple",[1,"two",3.0]]}}', (1, "two", 3.0)),
     (
         "tagged",
-        b't{"order":{"!":["tuple",[7,{"!":["decimal","19.99"]}]]},"items":{"!":["dict",[[1,"tea"],[2,"cocoa"]]]},'
+        b'{"!cache-core":1,"value":'
+        b'{"order":{"!":["tuple",[7,{"!":["decimal","19.99"]}]]},"items":{"!":["dict",[[1,"tea"],[2,"cocoa"]]]},'
         b'"when":{"!":["datetime","2026-05-14T12:30:00+00:00"]},"day":{"!":["date","2026-05-14"]},'
         b'"window":{"!":["timedelta",[0,3600,0]]},"id":{"!":["uuid","12345678-1234-5678-1234-567812345678"]},'
-        b'"raw":{"!":["bytes","AP8="]},"seen":{"!":["frozenset",["a"]]},"flags":{"!":["set",["x"]]}}',
+        b'"raw":{"!":["bytes","AP8="]},"seen":{"!":["frozenset",["a"]]},"flags":{"!":["set",["x"]]}}}',
         {
             "order": (7, Decimal("19.99")),
             "items": {1: "tea", 2: "cocoa"},
@@ -323,9 +324,9 @@ FORMAT_1 = [
             "flags": {"x"},
         },
     ),
-    ("text", b'p"plain text"', "plain text"),
-    ("number", b"p42", 42),
-    ("infinity", b"pInfinity", float("inf")),
+    ("text", b'"plain text"', "plain text"),
+    ("number", b"42", 42),
+    ("infinity", b'{"!cache-core":1,"value":{"!":["float","inf"]}}', float("inf")),
 ]
 
 
@@ -338,12 +339,13 @@ def unreadable(marker: Path) -> list[tuple[str, bytes]]:
         ("pickle that runs code", b"cbuiltins\nopen\n(" + f"S'{marker}'\nS'w'\ntR.".encode()),
         ("garbage", b"\xff\xfe\x00\x01garbage"),
         ("empty", b""),
-        ("future marker", b'v{"format":2}'),
-        ("truncated", b'p{"name":'),
-        ("two documents", b"p1 2"),
-        ("unknown tag", b't{"!":["martian",1]}'),
-        ("not utf-8", b'p"\xff\xfe"'),
-        ("compressed", zlib.compress(b'p{"a":1}')),
+        ("future version", b'{"!cache-core":2,"value":{"format":2}}'),
+        ("truncated", b'{"name":'),
+        ("two documents", b"1 2"),
+        ("not JSON: NaN", b"NaN"),
+        ("unknown tag", b'{"!cache-core":1,"value":{"!":["martian",1]}}'),
+        ("not utf-8", b'"\xff\xfe"'),
+        ("compressed", zlib.compress(b'{"a":1}')),
     ]
 
 
@@ -511,11 +513,11 @@ ODD_REPRESENTATIONS: dict[str, list[tuple[str, Any, Any]]] = {
     "sqlite": [
         ("text value", "not ours", None),  # SQLite keeps a str in a BLOB column as TEXT
         ("number value", 42, None),
-        ("text expiry", b'p"tea"', "tomorrow"),
+        ("text expiry", b'"tea"', "tomorrow"),
     ],
     "redis": [
         ("another program's value", b"hello", None),
-        ("future framing", b'\x03p"tea"', None),
+        ("future framing", b'\x03"tea"', None),
         ("truncated instant", b"\x02\x00\x01", None),
         ("empty", b"", None),
     ],
@@ -523,7 +525,7 @@ ODD_REPRESENTATIONS: dict[str, list[tuple[str, Any, Any]]] = {
         ("string value", {"value": "not ours"}, None),
         ("number value", {"value": 42}, None),
         ("no value", {}, None),
-        ("text expiry", {"value": Binary(b'p"tea"'), "expires_at": "tomorrow"}, None),
+        ("text expiry", {"value": Binary(b'"tea"'), "expires_at": "tomorrow"}, None),
     ],
 }
 
