@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import gc
 import importlib.metadata
 import json
@@ -518,7 +519,7 @@ def memory_rows(settle: Settle, n: int) -> list[MemoryRow]:
                     name, decorator, _ = peer_decorator(config, mode)
                 fn = decorator(_render(source, {}, "get"))
                 fill = _render(source, {}, "fill")
-                retained = _traced(settle, lambda fn=fn, fill=fill: fill(fn, n))
+                retained = _traced(settle, functools.partial(fill, fn, n))
                 kept.append(fn)
                 row = MemoryRow(label, f"{mode} {name}", role, retained / n)
                 if size is not None and size() != n:
