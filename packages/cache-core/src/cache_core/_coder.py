@@ -92,8 +92,9 @@ _VALUE = "value"
 # What the writer puts before the document of a tagged value (and a "}" after it).
 _TAGGED_PREFIX = f'{{"{_ENVELOPE}":{_VERSION},"{_VALUE}":'
 _TAG = "!"
-# In compact JSON text, a tag object opens with exactly this: a '"' inside a
-# string is always escaped, so the text of a string can never contain it.
+# In compact JSON text this marks a tag object and nothing else: every '"' inside
+# a string is escaped, so no string holds it, and outside strings it opens an
+# object whose first key is "!", which _to_json writes only as a tag.
 _TAG_OPENING = '{"' + _TAG + '":'
 _USER_PREFIX = "u:"
 # int's decimal conversion refuses more than sys.get_int_max_str_digits() digits
