@@ -22,7 +22,7 @@ from cache_core import (
 )
 
 from . import _schema
-from ._driver import AsyncConnection, connect_async, prepare_file, reopen_after_fork
+from ._driver import AsyncConnection, CoalescedReadError, connect_async, prepare_file, reopen_after_fork
 
 # unasync: SqliteCache -> SyncSqliteCache, AsyncConnection -> SyncConnection, connect_async -> connect_sync
 # unasync: aiosqlite -> sqlite3, async SQLite -> sync SQLite
@@ -87,7 +87,7 @@ class SqliteCache(AsyncBackend):
 
     async def _connection(self) -> AsyncConnection:
         """The connection, opened on first use. Callers racing to open it each open one; the first kept wins."""
-        db = await connect_async(self.path, self.busy_timeout)
+        db = await connect_async(self.path, self.busy_timeout, self._queries)
         try:
             await db.executescript(self._queries.setup)  # a :memory: database starts empty
         except BaseException:
@@ -105,13 +105,15 @@ class SqliteCache(AsyncBackend):
         return kept
 
     def _failure(self, operation: str, exc: Exception) -> CacheError:
+        if isinstance(exc, CoalescedReadError):  # one failed statement for many gets: counted once
+            return exc.shared.error(lambda cause: self._failure(operation, cause))
         return super()._failure(operation, _schema.as_timeout(exc, self.busy_timeout))
 
     # -- primitives ---------------------------------------------------------------------
 
     async def _get(self, namespace: str, key: str) -> Entry | None:
         db = self._db or await self._connection()
-        return self._queries.entry(await db.execute_fetchall(*self._queries.get(namespace, key)))
+        return await db.read(namespace, key)
 
     async def _get_many(self, namespace: str, keys: list[str]) -> list[Entry | None]:
         db = self._db or await self._connection()

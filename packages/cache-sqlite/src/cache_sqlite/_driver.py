@@ -7,23 +7,25 @@ to ``SyncConnection``/``connect_sync``, so the sqlite3 side offers the same call
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import threading
 import time
 import weakref
+from collections.abc import Callable, Iterable
 from contextlib import closing
 from typing import Any
 
 import aiosqlite
 
-from ._schema import Queries, check_location, is_busy, open_error
+from cache_core import CacheError, Entry
 
-AsyncConnection = aiosqlite.Connection
+from ._schema import Queries, Statement, check_location, is_busy, open_error
 
 
 class SyncConnection(sqlite3.Connection):
-    """A sqlite3 connection with the calls of aiosqlite's that the backend uses, safe to share between threads.
+    """A sqlite3 connection with the calls of ``AsyncConnection`` that the backend uses, safe to share between threads.
 
     Like aiosqlite, which runs every call of a connection on its one worker thread, it runs one
     call at a time: sqlite3 leaves serializing a shared connection to its user.
@@ -32,6 +34,11 @@ class SyncConnection(sqlite3.Connection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._lock = threading.Lock()
+        # Reads reuse one cursor (under the lock) instead of making one per call. Each read is a
+        # lookup by primary key, so fetchone() steps to the end: the statement is reset and no
+        # snapshot is left open to hold back WAL checkpoints.
+        self._reader = self.cursor()
+        self._statement: Callable[[str, str], Statement] = _unprepared
 
     def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
         """Run a statement that returns no rows (its cursor is used for ``rowcount``)."""
@@ -46,9 +53,147 @@ class SyncConnection(sqlite3.Connection):
         with self._lock:
             return super().executescript(sql_script)
 
+    def read(self, namespace: str, key: str, /) -> Entry | None:
+        """The live entry of ``key``: ``(value, expires_at)`` (the row itself), or ``None``."""
+        statement, parameters = self._statement(namespace, key)
+        with self._lock:
+            row: Entry | None = self._reader.execute(statement, parameters).fetchone()
+            return row
+
     def close(self) -> None:
         with self._lock:
             super().close()
+
+
+def _unprepared(namespace: str, key: str) -> Statement:
+    raise AssertionError("connect_sync() prepares every connection's reads")  # pragma: no cover
+
+
+class _Reads:
+    """The reads of one event loop on one ``AsyncConnection``: whether a hop of reads is in flight, who waits."""
+
+    __slots__ = ("busy", "loop", "task", "waiting")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.busy = False  # a read (alone, or a batch) is on aiosqlite's thread or about to go
+        self.waiting: list[tuple[str, str, tuple[bytes, bytes], asyncio.Future[Entry | None]]] = []
+        self.task: asyncio.Task[None] | None = None  # the batch runner (the loop keeps only a weak reference)
+
+
+class SharedFailure:
+    """The error of one failed batch statement, which every get in that batch raises.
+
+    The backend counts it once for its circuit breaker: the first get to map it gets the mapped
+    error, the others a copy of it (a copy each, so their tracebacks stay apart).
+    """
+
+    def __init__(self, cause: Exception) -> None:
+        self.cause = cause
+        self._error: CacheError | None = None
+
+    def error(self, mapped: Callable[[Exception], CacheError]) -> CacheError:
+        if self._error is None:
+            self._error = mapped(self.cause)
+            return self._error
+        copy = type(self._error)(*self._error.args)
+        copy.__cause__ = self._error.__cause__
+        return copy
+
+
+class CoalescedReadError(Exception):
+    """What each get of a failed batch raises to its backend, which maps it (see ``SharedFailure``)."""
+
+    def __init__(self, shared: SharedFailure) -> None:
+        super().__init__(f"{type(shared.cause).__name__}: {shared.cause}")
+        self.shared = shared
+
+
+class AsyncConnection:
+    """An aiosqlite connection whose reads are coalesced per event loop.
+
+    aiosqlite runs every call on the connection's worker thread, and the hop there and back
+    costs several times the read itself. A read that finds no read of its loop in flight makes
+    its own hop at once, so a lone get waits for nothing. Reads that arrive while one is in flight
+    wait; when it returns they all go in the next hop, as one statement (``Queries.get_batch``),
+    and each waiter gets its own key's entry or the batch's error.
+    """
+
+    def __init__(self, connection: aiosqlite.Connection, queries: Queries) -> None:
+        self._connection = connection
+        self._queries = queries
+        # A loop runs in one thread and a thread runs one loop at a time: the reads of each thread's
+        # current loop are kept apart, and a new loop (asyncio.run again) starts afresh.
+        self._local = threading.local()
+
+    async def execute(self, sql: str, parameters: Any = (), /) -> aiosqlite.Cursor:
+        """Run a statement that returns no rows (its cursor is used for ``rowcount``)."""
+        return await self._connection.execute(sql, parameters)
+
+    async def execute_fetchall(self, sql: str, parameters: Any = (), /) -> Iterable[Any]:
+        return await self._connection.execute_fetchall(sql, parameters)
+
+    async def executescript(self, sql_script: str, /) -> None:
+        await self._connection.executescript(sql_script)
+
+    async def close(self) -> None:
+        await self._connection.close()
+
+    async def read(self, namespace: str, key: str, /) -> Entry | None:
+        """The live entry of ``key``: ``(value, expires_at)``, or ``None``."""
+        loop = asyncio.get_running_loop()
+        reads: _Reads | None = getattr(self._local, "reads", None)
+        if reads is None or reads.loop is not loop:
+            reads = self._local.reads = _Reads(loop)
+        if reads.busy:
+            future: asyncio.Future[Entry | None] = loop.create_future()
+            # Encoded here, so that a key SQLite cannot take fails its own get, not the batch.
+            reads.waiting.append((namespace, key, (namespace.encode(), key.encode()), future))
+            return await future
+        reads.busy = True
+        try:
+            rows = await self._connection.execute_fetchall(*self._queries.get(namespace, key))
+        finally:
+            self._after_hop(reads)
+        return self._queries.entry(rows)
+
+    def _after_hop(self, reads: _Reads) -> None:
+        if reads.waiting:
+            reads.task = reads.loop.create_task(self._run_batches(reads))
+        else:
+            reads.busy = False
+
+    async def _run_batches(self, reads: _Reads) -> None:
+        """Read what waits, one statement per hop, until nothing does."""
+        batch: list[tuple[str, str, tuple[bytes, bytes], asyncio.Future[Entry | None]]] = []
+        try:
+            while reads.waiting:
+                batch, reads.waiting = reads.waiting, []
+                try:
+                    rows = await self._connection.execute_fetchall(
+                        *self._queries.get_batch([encoded for _, _, encoded, _ in batch])
+                    )
+                except Exception as exc:
+                    shared = SharedFailure(exc)
+                    for *_, future in batch:
+                        if not future.done():
+                            future.set_exception(CoalescedReadError(shared))
+                else:
+                    entries = self._queries.batch_entries([(namespace, key) for namespace, key, _, _ in batch], rows)
+                    for (*_, future), entry in zip(batch, entries, strict=True):
+                        if not future.done():  # its get was cancelled
+                            future.set_result(entry)
+                batch = []
+                # Let the gets just answered run: a task that reads again joins the next hop
+                # instead of making a hop of its own.
+                await asyncio.sleep(0)
+        except BaseException:  # cancelled (its loop is shutting down): so are the gets still waiting
+            for *_, future in batch + reads.waiting:
+                future.cancel()
+            reads.waiting = []
+            raise
+        finally:
+            reads.busy, reads.task = False, None
 
 
 _BACKENDS: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -81,7 +226,7 @@ def _options(busy_timeout: float) -> dict[str, Any]:
     return {"timeout": busy_timeout, "isolation_level": None}
 
 
-async def connect_async(path: str, busy_timeout: float) -> aiosqlite.Connection:
+async def connect_async(path: str, busy_timeout: float, queries: Queries) -> AsyncConnection:
     connection = aiosqlite.connect(path, **_options(busy_timeout))
     # aiosqlite >= 0.22 runs a connection on a non-daemon thread, so a cache nobody closed (a
     # module-level SqliteCache behind @cached) would keep the interpreter from exiting. SQLite
@@ -89,11 +234,13 @@ async def connect_async(path: str, busy_timeout: float) -> aiosqlite.Connection:
     # cache's thread does not hold the process up. Before 0.22 the Connection was the thread.
     thread: Any = getattr(connection, "_thread", connection)
     thread.daemon = True
-    return await connection
+    return AsyncConnection(await connection, queries)
 
 
-def connect_sync(path: str, busy_timeout: float) -> SyncConnection:
-    return sqlite3.connect(path, check_same_thread=False, factory=SyncConnection, **_options(busy_timeout))
+def connect_sync(path: str, busy_timeout: float, queries: Queries) -> SyncConnection:
+    connection = sqlite3.connect(path, check_same_thread=False, factory=SyncConnection, **_options(busy_timeout))
+    connection._statement = queries.get
+    return connection
 
 
 def prepare_file(path: str, queries: Queries, busy_timeout: float) -> None:

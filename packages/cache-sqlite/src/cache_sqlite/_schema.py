@@ -107,6 +107,23 @@ _GET_MANY_AND_TOUCH = (
     "SELECT CAST(substr(?2, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]')) AS TEXT)"
     " FROM json_each(?3) AS j) AND (expires_at IS NULL OR expires_at > ?4) RETURNING key, value, expires_at"
 )
+# The concurrent gets of one event loop coalesced by SqliteCache, whatever their namespaces: the
+# namespaces and keys travel in one blob, four offsets per read ([namespace start, length, key
+# start, length]); rows come back with their namespace and key.
+_READ_BATCH = (
+    "SELECT CAST(substr(?1, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]')) AS TEXT),"
+    " CAST(substr(?1, json_extract(j.value, '$[2]'), json_extract(j.value, '$[3]')) AS TEXT) FROM json_each(?2) AS j"
+)
+_GET_BATCH = (
+    'SELECT namespace, key, value, expires_at FROM "{t}" WHERE (namespace, key) IN ('
+    + _READ_BATCH
+    + ") AND (expires_at IS NULL OR expires_at > ?3)"
+)
+_GET_BATCH_AND_TOUCH = (
+    'UPDATE "{t}" SET accessed_at = ?4 WHERE (namespace, key) IN ('
+    + _READ_BATCH
+    + ") AND (expires_at IS NULL OR expires_at > ?3) RETURNING namespace, key, value, expires_at"
+)
 
 # Writes: an upsert keeps the row (and its rowid) and replaces the rest.
 _PUT = (
@@ -177,6 +194,7 @@ class Queries:
         self._columns = {sql(name).lower(): columns for name, columns in _COLUMNS.items()}
         self._get = sql(_GET_AND_TOUCH if lru else _GET)
         self._get_many = sql(_GET_MANY_AND_TOUCH if lru else _GET_MANY)
+        self._get_batch = sql(_GET_BATCH_AND_TOUCH if lru else _GET_BATCH)
         self._put, self._put_many, self._evict = sql(_PUT), sql(_PUT_MANY), sql(_EVICT)
         self._remove, self._remove_expired = sql(_REMOVE), sql(_REMOVE_EXPIRED)
         self._clear_namespace, self._clear = sql(_CLEAR_NAMESPACE), sql(_CLEAR)
@@ -198,6 +216,16 @@ class Queries:
         if self.max_entries is None:
             return self._get_many, (namespace, blob, json.dumps(offsets), now)
         return self._get_many, (namespace, blob, json.dumps(offsets), now, self._access())
+
+    def get_batch(self, reads: list[tuple[bytes, bytes]]) -> Statement:
+        """Rows ``(namespace, key, value, expires_at)`` for the live entries among ``reads``, each an
+        encoded ``(namespace, key)`` (read back with ``batch_entries``)."""
+        blob, offsets = _pack([part for read in reads for part in read])
+        pairs = json.dumps([offsets[index] + offsets[index + 1] for index in range(0, len(offsets), 2)])
+        now = self.clock.now()
+        if self.max_entries is None:
+            return self._get_batch, (blob, pairs, now)
+        return self._get_batch, (blob, pairs, now, self._access())
 
     def put(self, namespace: str, key: str, payload: bytes, expires_at: float | None) -> Statement:
         return self._put, (namespace, key, payload, expires_at, self._access())
@@ -251,6 +279,11 @@ class Queries:
     def entries(keys: list[str], rows: Iterable[Any]) -> list[Entry | None]:
         found = {key: (value, expires_at) for key, value, expires_at in rows}
         return [found.get(key) for key in keys]
+
+    @staticmethod
+    def batch_entries(reads: list[tuple[str, str]], rows: Iterable[Any]) -> list[Entry | None]:
+        found = {(namespace, key): (value, expires_at) for namespace, key, value, expires_at in rows}
+        return [found.get(read) for read in reads]
 
     def check_tables(self, rows: Iterable[Any], path: str) -> None:
         """Refuse a file whose tables of our names were not made by this cache (they are never changed)."""

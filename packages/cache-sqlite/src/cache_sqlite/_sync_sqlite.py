@@ -23,7 +23,7 @@ from cache_core import (
 )
 
 from . import _schema
-from ._driver import SyncConnection, connect_sync, prepare_file, reopen_after_fork
+from ._driver import SyncConnection, CoalescedReadError, connect_sync, prepare_file, reopen_after_fork
 
 
 class SyncSqliteCache(Backend):
@@ -85,7 +85,7 @@ class SyncSqliteCache(Backend):
 
     def _connection(self) -> SyncConnection:
         """The connection, opened on first use. Callers racing to open it each open one; the first kept wins."""
-        db = connect_sync(self.path, self.busy_timeout)
+        db = connect_sync(self.path, self.busy_timeout, self._queries)
         try:
             db.executescript(self._queries.setup)  # a :memory: database starts empty
         except BaseException:
@@ -103,13 +103,15 @@ class SyncSqliteCache(Backend):
         return kept
 
     def _failure(self, operation: str, exc: Exception) -> CacheError:
+        if isinstance(exc, CoalescedReadError):  # one failed statement for many gets: counted once
+            return exc.shared.error(lambda cause: self._failure(operation, cause))
         return super()._failure(operation, _schema.as_timeout(exc, self.busy_timeout))
 
     # -- primitives ---------------------------------------------------------------------
 
     def _get(self, namespace: str, key: str) -> Entry | None:
         db = self._db or self._connection()
-        return self._queries.entry(db.execute_fetchall(*self._queries.get(namespace, key)))
+        return db.read(namespace, key)
 
     def _get_many(self, namespace: str, keys: list[str]) -> list[Entry | None]:
         db = self._db or self._connection()
