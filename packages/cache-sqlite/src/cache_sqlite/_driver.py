@@ -18,10 +18,9 @@ from contextlib import closing
 from typing import Any
 
 import aiosqlite
-
 from cache_core import CacheError, Entry
 
-from ._schema import Queries, Statement, check_location, is_busy, open_error
+from ._schema import READ_BATCH_LIMIT, Queries, Statement, check_location, is_busy, open_error
 
 
 class SyncConnection(sqlite3.Connection):
@@ -77,7 +76,7 @@ class _Reads:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.busy = False  # a read (alone, or a batch) is on aiosqlite's thread or about to go
-        self.waiting: list[tuple[str, str, tuple[bytes, bytes], asyncio.Future[Entry | None]]] = []
+        self.waiting: list[tuple[tuple[str, str], asyncio.Future[Entry | None]]] = []
         self.task: asyncio.Task[None] | None = None  # the batch runner (the loop keeps only a weak reference)
 
 
@@ -117,6 +116,10 @@ class AsyncConnection:
     its own hop at once, so a lone get waits for nothing. Reads that arrive while one is in flight
     wait; when it returns they all go in the next hop, as one statement (``Queries.get_batch``),
     and each waiter gets its own key's entry or the batch's error.
+
+    A call cancelled while on aiosqlite's thread waits until that thread has answered it (see
+    ``_drain``): the answer goes to the call's loop, and if that loop had closed meanwhile (the
+    end of ``asyncio.run``), the thread would die and every later call would wait forever.
     """
 
     def __init__(self, connection: aiosqlite.Connection, queries: Queries) -> None:
@@ -128,59 +131,83 @@ class AsyncConnection:
 
     async def execute(self, sql: str, parameters: Any = (), /) -> aiosqlite.Cursor:
         """Run a statement that returns no rows (its cursor is used for ``rowcount``)."""
-        return await self._connection.execute(sql, parameters)
+        try:
+            return await self._connection.execute(sql, parameters)
+        except asyncio.CancelledError:
+            await self._drain()
+            raise
 
     async def execute_fetchall(self, sql: str, parameters: Any = (), /) -> Iterable[Any]:
-        return await self._connection.execute_fetchall(sql, parameters)
+        try:
+            return await self._connection.execute_fetchall(sql, parameters)
+        except asyncio.CancelledError:
+            await self._drain()
+            raise
 
     async def executescript(self, sql_script: str, /) -> None:
-        await self._connection.executescript(sql_script)
+        try:
+            await self._connection.executescript(sql_script)
+        except asyncio.CancelledError:
+            await self._drain()
+            raise
 
     async def close(self) -> None:
         await self._connection.close()
 
     async def read(self, namespace: str, key: str, /) -> Entry | None:
-        """The live entry of ``key``: ``(value, expires_at)``, or ``None``."""
-        loop = asyncio.get_running_loop()
+        """The live entry of ``key``: ``(value, expires_at)`` (the row itself), or ``None``."""
         reads: _Reads | None = getattr(self._local, "reads", None)
-        if reads is None or reads.loop is not loop:
-            reads = self._local.reads = _Reads(loop)
+        if reads is None:
+            reads = self._local.reads = _Reads(asyncio.get_running_loop())
         if reads.busy:
-            future: asyncio.Future[Entry | None] = loop.create_future()
-            # Encoded here, so that a key SQLite cannot take fails its own get, not the batch.
-            reads.waiting.append((namespace, key, (namespace.encode(), key.encode()), future))
-            return await future
+            loop = asyncio.get_running_loop()
+            if reads.loop is loop:
+                namespace.encode(), key.encode()  # text SQLite cannot take (lone surrogates) fails here, not the batch
+                future: asyncio.Future[Entry | None] = loop.create_future()
+                reads.waiting.append(((namespace, key), future))
+                return await future
+            # Left busy by a loop that is not running now: start afresh. A lone read does not look
+            # at the loop (a tenth of a microsecond): reads wait only on a state of their own loop.
+            reads = self._local.reads = _Reads(loop)
         reads.busy = True
         try:
-            rows = await self._connection.execute_fetchall(*self._queries.get(namespace, key))
+            # aiosqlite hands back the list that sqlite3's fetchall() made; each row is an Entry
+            rows: list[Entry] = await self._connection.execute_fetchall(*self._queries.get(namespace, key))  # type: ignore[assignment]
+        except asyncio.CancelledError:
+            await self._drain()
+            raise
         finally:
-            self._after_hop(reads)
-        return self._queries.entry(rows)
+            if reads.waiting and self._still_waiting(reads):
+                reads.task = reads.loop.create_task(self._run_batches(reads))
+            else:
+                reads.busy = False
+        return rows[0] if rows else None
 
-    def _after_hop(self, reads: _Reads) -> None:
-        if reads.waiting:
-            reads.task = reads.loop.create_task(self._run_batches(reads))
-        else:
-            reads.busy = False
+    @staticmethod
+    def _still_waiting(reads: _Reads) -> bool:
+        """Drops the reads whose gets were cancelled (all of them when the loop shuts down); any left?"""
+        reads.waiting = [read for read in reads.waiting if not read[1].done()]
+        return bool(reads.waiting)
 
     async def _run_batches(self, reads: _Reads) -> None:
         """Read what waits, one statement per hop, until nothing does."""
-        batch: list[tuple[str, str, tuple[bytes, bytes], asyncio.Future[Entry | None]]] = []
+        batch: list[tuple[tuple[str, str], asyncio.Future[Entry | None]]] = []
         try:
-            while reads.waiting:
-                batch, reads.waiting = reads.waiting, []
+            while self._still_waiting(reads):
+                batch, reads.waiting = reads.waiting[:READ_BATCH_LIMIT], reads.waiting[READ_BATCH_LIMIT:]
+                wanted = [read for read, _ in batch]
                 try:
-                    rows = await self._connection.execute_fetchall(
-                        *self._queries.get_batch([encoded for _, _, encoded, _ in batch])
-                    )
+                    rows = await self._connection.execute_fetchall(*self._queries.get_batch(wanted))
+                except asyncio.CancelledError:
+                    await self._drain()
+                    raise
                 except Exception as exc:
                     shared = SharedFailure(exc)
-                    for *_, future in batch:
+                    for _, future in batch:
                         if not future.done():
                             future.set_exception(CoalescedReadError(shared))
                 else:
-                    entries = self._queries.batch_entries([(namespace, key) for namespace, key, _, _ in batch], rows)
-                    for (*_, future), entry in zip(batch, entries, strict=True):
+                    for (_, future), entry in zip(batch, self._queries.batch_entries(wanted, rows), strict=True):
                         if not future.done():  # its get was cancelled
                             future.set_result(entry)
                 batch = []
@@ -188,12 +215,25 @@ class AsyncConnection:
                 # instead of making a hop of its own.
                 await asyncio.sleep(0)
         except BaseException:  # cancelled (its loop is shutting down): so are the gets still waiting
-            for *_, future in batch + reads.waiting:
+            for _, future in batch + reads.waiting:
                 future.cancel()
             reads.waiting = []
             raise
         finally:
             reads.busy, reads.task = False, None
+
+    async def _drain(self) -> None:
+        """Wait until aiosqlite's thread has answered every call queued so far: it takes them in order,
+        so the answer to a no-op queued now comes after theirs. Cancelling this wait starts it again,
+        up to a few times (asyncio.run, wait_for and task groups cancel once)."""
+        for _ in range(3):
+            try:
+                await self._connection.execute_fetchall("SELECT 1")
+            except asyncio.CancelledError:
+                continue
+            except Exception:  # closed: nothing is in flight any more
+                return
+            return
 
 
 _BACKENDS: weakref.WeakSet[Any] = weakref.WeakSet()
