@@ -311,6 +311,22 @@ def test_threads_with_their_own_backends_on_one_file(tmp_path: Path) -> None:
     assert rows(tmp_path / "cache.db", "SELECT count(*) FROM cache_entries") == [(1600,)]
 
 
+@pytest.mark.parametrize("max_entries", [None, 100])
+async def test_reads_leave_no_transaction_open(make: Make, tmp_path: Path, max_entries: int | None) -> None:
+    """After a get, hit or miss, other connections may write at once and checkpoint the whole WAL."""
+    cache = make(max_entries=max_entries)
+    await cache.put_many({"a": 1, "b": 2})
+    assert await cache.get("a") == 1
+    assert await cache.get_or_default("missing") is None
+    assert await asyncio.gather(cache.get("a"), cache.get("b"), cache.get_or_default("c")) == [1, 2, None]
+    with sqlite3.connect(tmp_path / "cache.db", timeout=0, isolation_level=None) as other:
+        other.execute("BEGIN IMMEDIATE")  # "database is locked" if a read had left a write open
+        other.execute("COMMIT")
+        busy, _, _ = other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        assert busy == 0  # no reader holds an old snapshot
+    assert await cache.get("b") == 2
+
+
 async def test_many_tasks_open_the_connection_once(tmp_path: Path) -> None:
     cache = SqliteCache(tmp_path / "cache.db")
     try:
