@@ -20,6 +20,8 @@ import pytest
 from cache_core import BackendError, CacheError, CacheMiss, CircuitBreaker
 from cache_sqlite import SqliteCache, SyncSqliteCache
 from cache_testing import TestClock
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 @pytest.fixture
@@ -58,6 +60,43 @@ async def test_every_task_gets_its_own_keys_value(cache: SqliteCache) -> None:
 
     assert got == [stored[pair] for pair in order]
     assert len(reads(seen)) < len(order) / 10  # coalesced: a few statements for 160 gets
+
+
+NAMES = st.text(alphabet="ab:ü \x00", max_size=5)
+VALUES = st.none() | st.integers() | st.text(max_size=20) | st.lists(st.integers())
+TTLS = {"expired": 5, "live": 20, "forever": None}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    stored=st.dictionaries(
+        st.tuples(NAMES.filter(bool), NAMES),
+        st.tuples(VALUES, st.sampled_from(list(TTLS))),
+        max_size=40,
+    ),
+    others=st.lists(st.tuples(NAMES.filter(bool), NAMES), max_size=20),
+    data=st.data(),
+)
+def test_concurrent_gets_answer_what_each_get_alone_would(
+    stored: dict[tuple[str, str], tuple[Any, str]], others: list[tuple[str, str]], data: st.DataObject
+) -> None:
+    """Any mix of namespaces, keys (NUL included), hits, misses, expired entries and repeats."""
+    asked = data.draw(st.permutations(list(stored) * 2 + others))
+    clock = TestClock()
+
+    async def run() -> list[Any]:
+        async with SqliteCache(":memory:", clock=clock) as cache:
+            for (namespace, key), (value, ttl) in stored.items():
+                await cache.put(key, value, TTLS[ttl], namespace=namespace)
+            clock.advance(10)
+            return await asyncio.gather(
+                *(cache.get_or_default(key, "missing", namespace=namespace) for namespace, key in asked)
+            )
+
+    expected = [
+        stored[pair][0] if pair in stored and stored[pair][1] != "expired" else "missing" for pair in asked
+    ]
+    assert asyncio.run(run()) == expected
 
 
 async def test_one_key_asked_by_many_tasks_at_once(cache: SqliteCache) -> None:
