@@ -88,11 +88,14 @@ async def test_get_or_default(store: Driven) -> None:
     assert await store.getOrDefault("k") == "v"
 
 
-async def test_bytes_keys_are_the_same_as_their_text(store: Driven) -> None:
+async def test_bytes_keys_never_meet_str_keys(store: Driven) -> None:
     await store.put(b"caf\xc3\xa9", 1)
-    assert await store.get("café") == 1
+    await store.put("café", "str")
     await store.put(b"\xff", 2)
+    await store.put("hex:ff", "str")
+    assert await store.get(b"caf\xc3\xa9") == 1
     assert await store.get(b"\xff") == 2
+    assert await store.get("café") == await store.get("hex:ff") == "str"
 
 
 @pytest.mark.parametrize(
@@ -211,7 +214,8 @@ async def test_get_many_returns_live_entries_only(store: Driven, clock: Any) -> 
     await store.put("a", "other namespace", namespace="x")
     clock.advance(1)
     assert await store.get_many(["a", "b", "c", "missing"]) == {"a": 1, "b": None}
-    assert await store.get_many([b"a"]) == {"a": 1}
+    await store.put(b"a", "bytes")
+    assert await store.get_many([b"a", bytearray(b"a"), "a"]) == {b"a": "bytes", "a": 1}
     assert await store.get_many(["a"], namespace="x") == {"a": "other namespace"}
     assert await store.get_many([]) == {}
 
@@ -221,10 +225,10 @@ async def test_put_many_from_mapping_or_pairs(store: Driven, clock: Any) -> None
     await store.put_many([("c", 3), (b"d", 4)], ttl=10)
     await store.put_many((pair for pair in [("e", 5)]), namespace="gen")
     await store.put_many({})
-    assert await store.get_many(["a", "b", "c", "d"]) == {"a": 1, "b": 2, "c": 3, "d": 4}
+    assert await store.get_many(["a", "b", "c", b"d"]) == {"a": 1, "b": 2, "c": 3, b"d": 4}
     assert await store.get("e", namespace="gen") == 5
     clock.advance(10)
-    assert await store.get_many(["a", "b", "c", "d"]) == {"a": 1, "b": 2}
+    assert await store.get_many(["a", "b", "c", b"d"]) == {"a": 1, "b": 2}
 
 
 async def test_put_many_with_zero_ttl_removes(store: Driven) -> None:

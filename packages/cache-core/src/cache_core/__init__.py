@@ -19,6 +19,7 @@ from ._errors import (
     InvalidKeyError,
     InvalidTTLError,
     SerializationError,
+    ValueTooLargeError,
 )
 from ._front import Cache, cache, set_default_backend
 from ._keys import KeyGenerator, KeyMaker, ReprKeyMaker
@@ -26,7 +27,7 @@ from ._memory import AsyncInMemory, DictCache, InMemory, SyncDictCache
 from ._policy import DEFAULT_NAMESPACE, MISSING, Entry
 from ._serializers import PickleSerializer, Serializer
 from ._sync_backend import Backend
-from ._ttl import TTL
+from ._ttl import MAX_TTL, TTL
 
 __version__: str
 
@@ -47,6 +48,7 @@ def __getattr__(name: str) -> str:
 
 __all__ = [
     "DEFAULT_NAMESPACE",
+    "MAX_TTL",
     "MISSING",
     "TTL",
     "AsyncBackend",
@@ -82,6 +84,7 @@ __all__ = [
     "Serializer",
     "SyncDictCache",
     "SystemClock",
+    "ValueTooLargeError",
     "cache",
     "cached",
     "coder",

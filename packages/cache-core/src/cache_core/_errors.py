@@ -35,11 +35,15 @@ class BackendClosedError(CacheError):
 
 
 class InvalidTTLError(CacheError, ValueError):
-    """A TTL that is negative, NaN, of the wrong type, or a ``(min, max)`` with min > max."""
+    """A TTL that is negative, NaN, above ``MAX_TTL``, of the wrong type, or a ``(min, max)`` with min > max."""
 
 
-class InvalidKeyError(CacheError, TypeError):
-    """A key that is not ``str``/``bytes``, or arguments that cannot safely form a key."""
+class InvalidKeyError(CacheError, TypeError, ValueError):
+    """A key or namespace the cache cannot store: not ``str``/``bytes``, too long for the
+    backend, an empty or unencodable namespace, or arguments that cannot safely form a key.
+
+    A ``TypeError`` (a key of the wrong type) and a ``ValueError`` (a bad key of the right type).
+    """
 
 
 class SerializationError(CacheError):
@@ -48,6 +52,10 @@ class SerializationError(CacheError):
 
 class EncodeError(SerializationError, TypeError):
     """A value (or a part of it) has a type the serializer cannot encode."""
+
+
+class ValueTooLargeError(EncodeError, ValueError):
+    """An encoded entry is larger than the backend stores (its ``max_entry_bytes``); nothing was written."""
 
 
 class DecodeError(SerializationError, ValueError):

@@ -38,19 +38,44 @@ class KeyGenerator(Protocol):
 
 
 def key_text(key: object) -> str:
-    """Return a key as ``str``: bytes are decoded as UTF-8 (else hex), other types are rejected."""
+    """The stored form of a ``str`` or ``bytes`` key: one-to-one, so two keys never share an entry.
+
+    A ``str`` is stored as itself, unless it starts with U+FFFF (a Unicode noncharacter, the
+    escape) or holds a lone surrogate, which UTF-8 storage cannot take. Those, and every
+    ``bytes`` key, are stored as U+FFFF + a tag + a surrogate-free text:
+
+    - ``"b"`` + the bytes decoded as UTF-8 (``bytes`` that are UTF-8),
+    - ``"x"`` + the bytes in hex (other ``bytes``),
+    - ``"s"`` + the UTF-8 of the ``str`` (surrogates passed through) in hex.
+
+    Other types raise ``InvalidKeyError``. docs/keys.md shows the layout.
+    """
     if type(key) is str:
-        return key
-    if isinstance(key, str):
-        return str(key)
-    if isinstance(key, (bytes, bytearray, memoryview)):
+        if key.isascii():  # the common key, stored as itself: one check, no copy
+            return key
+    elif isinstance(key, str):
+        key = str(key)
+    elif isinstance(key, (bytes, bytearray, memoryview)):
         raw = bytes(key)
         try:
-            return raw.decode("utf-8")
+            return _KEY_ESCAPE + "b" + raw.decode("utf-8")
         except UnicodeDecodeError:
-            return "hex:" + raw.hex()
-    msg = f"cache keys must be str or bytes, not {type(key).__qualname__}"
-    raise InvalidKeyError(msg)
+            return _KEY_ESCAPE + "x" + raw.hex()
+    else:
+        msg = f"cache keys must be str or bytes, not {type(key).__qualname__}"
+        raise InvalidKeyError(msg)
+    if not key.startswith(_KEY_ESCAPE):
+        try:
+            key.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (os.fsdecode() makes them from undecodable names)
+            pass
+        else:
+            return key
+    return _KEY_ESCAPE + "s" + key.encode("utf-8", "surrogatepass").hex()
+
+
+#: Starts every escaped key; a noncharacter, so text from the outside world rarely holds it.
+_KEY_ESCAPE = "\uffff"
 
 
 class KeyMaker(ABC):

@@ -10,12 +10,21 @@ The async and sync facades (``_async_backend.py`` and its generated twin
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, Final, Union
 
 from ._breaker import CircuitBreaker
 from ._clock import Clock, SystemClock
-from ._errors import BackendClosedError, BackendError, BackendTimeoutError, CacheError, DecodeError
+from ._errors import (
+    BackendClosedError,
+    BackendError,
+    BackendTimeoutError,
+    CacheError,
+    DecodeError,
+    InvalidKeyError,
+    ValueTooLargeError,
+)
 from ._keys import key_text
 from ._serializers import Serializer
 from ._ttl import resolve_fixed
@@ -44,15 +53,26 @@ MISSING: Final = _Missing()
 
 
 def check_namespace(namespace: object) -> str:
-    """Return ``namespace`` if it is a non-empty ``str``, else raise ``TypeError``/``ValueError``."""
-    if type(namespace) is str and namespace:
+    """Return ``namespace`` if it is a non-empty ``str`` that UTF-8 can encode, else raise ``InvalidKeyError``.
+
+    Namespaces are names a program chooses, so they are checked rather than escaped like keys.
+    """
+    if type(namespace) is str and namespace and namespace.isascii():
         return namespace
     if not isinstance(namespace, str):
         msg = f"namespace must be a str, not {type(namespace).__qualname__}"
-        raise TypeError(msg)
+        raise InvalidKeyError(msg)
     if not namespace:
         msg = "namespace must not be empty"
-        raise ValueError(msg)
+        raise InvalidKeyError(msg)
+    try:
+        namespace.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        msg = (
+            f"namespace {namespace!r} holds a lone surrogate at index {exc.start}, which no backend can store "
+            "(keys may hold them: they are escaped)"
+        )
+        raise InvalidKeyError(msg) from None
     return str(namespace)
 
 
@@ -72,6 +92,12 @@ class BackendPolicy:
     timeout_errors: ClassVar[tuple[type[BaseException], ...]] = (TimeoutError,)
     #: Named in the error raised when a sync function is decorated with an async-only backend.
     sync_alternative: ClassVar[str | None] = None
+    #: The most bytes one entry may take in this storage: namespace and key (UTF-8) plus the
+    #: encoded value. A store over it raises ``ValueTooLargeError`` before any I/O. ``None``: no limit.
+    max_entry_bytes: ClassVar[int | None] = None
+    #: The most bytes a namespace and key may take together (UTF-8); a store over it raises
+    #: ``InvalidKeyError`` before any I/O. ``None``: only ``max_entry_bytes`` applies.
+    max_key_bytes: ClassVar[int | None] = None
 
     nonblocking: Any = None
     #: Set by the decorators' outage log while this backend is failing; called on the next success.
@@ -164,6 +190,36 @@ class BackendPolicy:
         serializer = serializer or self.serializer
         return value if serializer is None else serializer.encode(value)
 
+    def _encode_entry(self, namespace: str, key: str, value: Any, serializer: Serializer | None = None) -> Any:
+        """The payload to store for ``key``: encoded, and checked against the backend's size limits."""
+        payload = self._encode(value, serializer)
+        if self.max_entry_bytes is not None or self.max_key_bytes is not None:
+            self._check_size(namespace, key, payload)
+        return payload
+
+    def _check_size(self, namespace: str, key: str, payload: Any) -> None:
+        """Raise ``InvalidKeyError``/``ValueTooLargeError`` for an entry over ``max_key_bytes``/``max_entry_bytes``."""
+        key_limit = self.max_key_bytes if self.max_key_bytes is not None else math.inf
+        entry_limit = self.max_entry_bytes if self.max_entry_bytes is not None else math.inf
+        value_bytes = len(payload) if isinstance(payload, (bytes, bytearray)) else 0
+        key_bytes = 4 * (len(namespace) + len(key))  # UTF-8 takes at most 4 bytes per character
+        if key_bytes <= key_limit and key_bytes + value_bytes <= entry_limit:
+            return
+        key_bytes = len(namespace.encode("utf-8", "surrogatepass")) + len(key.encode("utf-8", "surrogatepass"))
+        where = type(self).__name__
+        if key_bytes > key_limit:
+            msg = (
+                f"{where} keys take at most {key_limit:,} bytes with their namespace, this one {key_bytes:,}; "
+                "hash long keys (ReprKeyMaker(max_length=...))"
+            )
+            raise InvalidKeyError(msg)
+        if key_bytes + value_bytes > entry_limit:
+            msg = (
+                f"{where} stores entries of at most {entry_limit:,} bytes (namespace, key and encoded value); "
+                f"this value encodes to {value_bytes:,} bytes, with {key_bytes:,} of namespace and key"
+            )
+            raise ValueTooLargeError(msg)
+
     def _expires_at(self, seconds: float | None) -> float | None:
         return None if seconds is None else self.clock.now() + seconds
 
@@ -186,12 +242,15 @@ class BackendPolicy:
             return MISSING
 
     def _prepare_many(
-        self, items: Mapping[Any, Any] | Iterable[tuple[Any, Any]], ttl: object
+        self, namespace: str, items: Mapping[Any, Any] | Iterable[tuple[Any, Any]], ttl: object
     ) -> tuple[list[tuple[str, Any]], float | None, float | None]:
         """Validate and encode a whole batch before anything is written."""
         pairs = items.items() if isinstance(items, Mapping) else items
-        encoded = [(key_text(key), self._encode(value)) for key, value in pairs]
         seconds = resolve_fixed(ttl)
+        encoded = []
+        for key, value in pairs:
+            text = key_text(key)
+            encoded.append((text, self._encode_entry(namespace, text, value)))
         return encoded, seconds, self._expires_at(seconds)
 
     def __repr__(self) -> str:

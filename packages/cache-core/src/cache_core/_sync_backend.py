@@ -23,15 +23,20 @@ from ._ttl import resolve_fixed
 
 
 _Self = TypeVar("_Self", bound="Backend")
+_Key = TypeVar("_Key", bound="str | bytes")
 
 
 class Backend(BackendPolicy, ABC):
     """Sync cache storage. Subclass it and implement the primitives (or the public methods).
 
     Public methods raise ``CacheMiss`` for a miss, ``BackendClosedError`` after
-    ``close()``, ``InvalidTTLError``/``InvalidKeyError``/``EncodeError`` for bad
-    input (before touching storage), and ``BackendError`` (or
-    ``BackendTimeoutError``) when the storage itself fails.
+    ``close()``, ``InvalidTTLError``/``InvalidKeyError``/``EncodeError`` (and its
+    ``ValueTooLargeError``) for bad input, and ``BackendError`` (or
+    ``BackendTimeoutError``) when the storage itself fails. Bad input is caught before
+    any I/O and before the circuit breaker is asked, so it never counts as a failure.
+
+    Keys reach the primitives in their stored form (``key_text``: a ``bytes`` key never
+    meets a ``str`` one). ``max_entry_bytes``/``max_key_bytes`` declare the storage's limits.
 
     Primitives receive checked ``str`` namespaces and keys and encoded payloads;
     ``expires_at`` is on ``self.clock``; ``ttl`` is the same duration in seconds
@@ -112,9 +117,12 @@ class Backend(BackendPolicy, ABC):
     def _store(
         self, namespace: str, key: str, value: Any, ttl: float | None, serializer: Serializer | None = None
     ) -> None:
-        """Encode and store ``value``; a zero TTL removes instead (nothing would be kept)."""
+        """Encode and store ``value``; a zero TTL removes instead (nothing would be kept).
+
+        Bad input (unencodable, over the backend's size limits) raises before the breaker is asked.
+        """
+        payload = self._encode_entry(namespace, key, value, serializer)
         self._ensure_open()
-        payload = self._encode(value, serializer)
         try:
             if ttl is not None and ttl <= 0:
                 self._remove(namespace, key)
@@ -165,20 +173,21 @@ class Backend(BackendPolicy, ABC):
         seconds = resolve_fixed(ttl)
         self._store(check_namespace(namespace), key_text(key), value, seconds)
 
-    def get_many(self, keys: Iterable[str | bytes], *, namespace: str = DEFAULT_NAMESPACE) -> dict[str, Any]:
-        """Return ``{key: value}`` for the keys that have a live entry."""
+    def get_many(self, keys: Iterable[_Key], *, namespace: str = DEFAULT_NAMESPACE) -> dict[_Key, Any]:
+        """Return ``{key: value}`` for the keys that have a live entry, keyed as given (``bytearray`` as ``bytes``)."""
         namespace = check_namespace(namespace)
-        texts = [key_text(key) for key in keys]
+        given = [bytes(key) if isinstance(key, (bytearray, memoryview)) else key for key in keys]
+        texts = [key_text(key) for key in given]
         self._ensure_open()
         try:
             entries = self._get_many(namespace, texts) if texts else []
         except Exception as exc:
             raise self._failure("get_many", exc)  # noqa: B904 - _failure sets __cause__
         self._succeeded()
-        found = {}
-        for key, entry in zip(texts, entries, strict=True):
+        found: dict[Any, Any] = {}
+        for key, text, entry in zip(given, texts, entries, strict=True):
             if entry is not None:
-                value = self._live_value(key, entry)
+                value = self._live_value(text, entry)
                 if value is not MISSING:
                     found[key] = value
         return found
@@ -192,7 +201,7 @@ class Backend(BackendPolicy, ABC):
     ) -> None:
         """Store every ``(key, value)``; all are encoded first, so a bad value stores none."""
         namespace = check_namespace(namespace)
-        encoded, seconds, expires_at = self._prepare_many(items, ttl)
+        encoded, seconds, expires_at = self._prepare_many(namespace, items, ttl)
         if not encoded:
             self._ensure_open()
             return

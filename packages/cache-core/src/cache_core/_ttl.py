@@ -1,7 +1,7 @@
 """TTL forms, validated once and turned into seconds.
 
-Accepted forms: ``None`` or ``math.inf`` (never expires), seconds as ``int`` or
-``float``, ``timedelta``, a ``(min, max)`` pair of those for random jitter, and a
+Accepted forms: ``None`` or ``math.inf`` (never expires), seconds from 0 to ``MAX_TTL`` as
+``int``, ``float`` or ``timedelta``, a ``(min, max)`` pair of those for random jitter, and a
 callable ``(fn, args, kwargs, value) -> ttl`` returning one of the fixed forms.
 """
 
@@ -11,7 +11,7 @@ import math
 import random
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Protocol, Union
+from typing import Any, Final, Protocol, Union
 
 from ._errors import InvalidTTLError
 
@@ -29,6 +29,11 @@ class TTLFunction(Protocol):
 
 TTL = Union[FixedTTL, tuple[Seconds, Seconds], TTLFunction]
 
+#: The longest finite TTL, in seconds (about 317 years). Every backend represents an expiry
+#: instant this far ahead exactly enough (Redis ``PX``, MongoDB's millisecond dates, SQLite's
+#: REAL); a longer one raises ``InvalidTTLError``. ``None`` or ``math.inf`` never expire.
+MAX_TTL: Final = 10**10
+
 #: Resolves the TTL, in seconds (``None``: no expiry), of one entry at store time.
 TTLResolver = Callable[[Callable[..., Any], "tuple[Any, ...]", "dict[str, Any]", Any], "float | None"]
 
@@ -39,8 +44,11 @@ def ttl_seconds(ttl: object, *, what: str = "ttl") -> float | None:
         return None
     if isinstance(ttl, timedelta):
         seconds = ttl.total_seconds()
-    elif isinstance(ttl, (int, float)) and not isinstance(ttl, bool):
+    elif isinstance(ttl, float):
         seconds = float(ttl)
+    elif isinstance(ttl, int) and not isinstance(ttl, bool):
+        # Clamped before float(), which raises OverflowError past 1e308: the checks below reject it.
+        seconds = float(max(-1, min(ttl, MAX_TTL + 1)))
     else:
         msg = f"{what} must be None, seconds (int or float) or a timedelta, not {type(ttl).__qualname__}"
         raise InvalidTTLError(msg)
@@ -48,9 +56,21 @@ def ttl_seconds(ttl: object, *, what: str = "ttl") -> float | None:
         msg = f"{what} must be a number of seconds, not NaN"
         raise InvalidTTLError(msg)
     if seconds < 0:
-        msg = f"{what} must not be negative, got {ttl!r}"
+        msg = f"{what} must not be negative, got {_shown(ttl)}"
         raise InvalidTTLError(msg)
-    return None if seconds == math.inf else seconds
+    if seconds > MAX_TTL:
+        if seconds == math.inf:
+            return None
+        msg = f"{what} must be at most MAX_TTL = 10**10 s (about 317 years), got {_shown(ttl)}; None never expires"
+        raise InvalidTTLError(msg)
+    return seconds
+
+
+def _shown(ttl: object) -> str:
+    """``repr(ttl)``, except for ints too long to print (``repr`` refuses past 4300 digits)."""
+    if isinstance(ttl, int) and not -(10**50) < ttl < 10**50:
+        return f"an int of {ttl.bit_length()} bits"
+    return repr(ttl)
 
 
 def _jitter(pair: tuple[object, ...], *, what: str) -> tuple[float, float]:
