@@ -54,6 +54,10 @@ class SyncMongoCache(Backend):
 
     timeout_errors = TIMEOUT_ERRORS
     sync_alternative: ClassVar[str | None] = "SyncMongoCache"
+    # A document holds at most 16 MiB, and an upsert sends the _id (namespace and key) twice:
+    # with keys up to 1 MiB and whole entries up to 15 MiB, every write fits.
+    max_key_bytes: ClassVar[int | None] = 1 << 20
+    max_entry_bytes: ClassVar[int | None] = 15 << 20
 
     def __init__(
         self,

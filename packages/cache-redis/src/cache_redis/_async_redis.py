@@ -56,6 +56,8 @@ class RedisCache(AsyncBackend):
 
     timeout_errors = TIMEOUT_ERRORS
     sync_alternative = "SyncRedisCache"
+    # Redis takes strings up to 512 MiB (proto-max-bulk-len); 1 KiB is left for the frame and the prefix.
+    max_entry_bytes = (512 << 20) - 1024
 
     def __init__(
         self,

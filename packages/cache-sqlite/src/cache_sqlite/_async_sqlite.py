@@ -60,6 +60,8 @@ class SqliteCache(AsyncBackend):
     """
 
     sync_alternative = "cache_sqlite.SyncSqliteCache"
+    # SQLite's default SQLITE_MAX_LENGTH (10**9 bytes) bounds a whole row; 1 KiB is left for its other columns.
+    max_entry_bytes = 10**9 - 1024
 
     def __init__(
         self,

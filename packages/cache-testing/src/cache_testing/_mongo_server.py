@@ -100,6 +100,8 @@ class MongoServer:
         """Start ``mongod`` (again, on the same port and data) and wait until it answers."""
         if self.running:
             return
+        # Cache 0.5 GB: a replica set writes an entry and its oplog copy in one transaction, which
+        # WiredTiger refuses past a share of its cache; 15 MiB entries (MongoCache's limit) need over 0.25 GB.
         command = [
             self.binary,
             "--port", str(self.port),
@@ -108,7 +110,7 @@ class MongoServer:
             "--logpath", str(self.logpath),
             "--logappend",
             "--nounixsocket",
-            "--wiredTigerCacheSizeGB", "0.25",
+            "--wiredTigerCacheSizeGB", "0.5",
             "--setParameter", "diagnosticDataCollectionEnabled=false",
         ]  # fmt: skip
         if self.replica_set:
