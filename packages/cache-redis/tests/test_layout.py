@@ -11,7 +11,7 @@ import pytest
 import redis
 import redis.asyncio
 import redis.asyncio.cluster
-from cache_core import CacheMiss
+from cache_core import MAX_TTL, CacheMiss, InvalidTTLError
 from cache_redis import RedisCache, SyncRedisCache
 from cache_testing import TestClock
 from cache_testing._redis_server import redis_command
@@ -56,10 +56,13 @@ def test_expiry_instant_follows_the_backend_clock(redis_url: str, admin: redis.R
         assert not admin.exists("cache:default:k")
 
 
-def test_enormous_ttl_is_kept_by_the_expiry_instant(redis_url: str, admin: redis.Redis) -> None:
+def test_the_longest_ttl_is_a_redis_expiry_and_a_longer_one_an_error(redis_url: str, admin: redis.Redis) -> None:
     with SyncRedisCache(redis_url) as backend:
-        backend.put("k", 1, ttl=1e15)
-        assert admin.pttl("cache:default:k") == -1
+        backend.put("k", 1, ttl=MAX_TTL)
+        assert admin.pttl("cache:default:k") > (MAX_TTL - 60) * 1000
+        assert backend.get("k") == 1
+        with pytest.raises(InvalidTTLError):
+            backend.put("k", 2, ttl=1e15)  # once kept by the expiry instant alone; now past MAX_TTL
         assert backend.get("k") == 1
 
 
