@@ -158,9 +158,12 @@ async def test_a_failed_statement_fails_each_waiter_and_counts_once(tmp_path: Pa
 
 async def test_a_key_sqlite_cannot_take_fails_only_its_own_get(cache: SqliteCache) -> None:
     await cache.put_many({f"k{i}": i for i in range(10)})
-    keys = [f"k{i}" for i in range(10)]
-    keys[5] = "lone \ud800 surrogate"
-    results = await settle(*(cache.get(key) for key in keys))
+    reads = [cache.get(f"k{i}") for i in range(10)]
+    reads[5].close()
+    # Public calls escape such keys (key_text); a stored-form key reaching the primitives
+    # unescaped is what still fails, so the read goes below the public API.
+    reads[5] = cache._lookup("default", "lone \ud800 surrogate")
+    results = await settle(*reads)
     assert isinstance(results[5], CacheError)
     assert [result for i, result in enumerate(results) if i != 5] == [i for i in range(10) if i != 5]
 
