@@ -24,6 +24,7 @@ from ._errors import (
 from ._front import Cache, cache, set_default_backend
 from ._keys import KeyGenerator, KeyMaker, ReprKeyMaker
 from ._memory import AsyncInMemory, DictCache, InMemory, SyncDictCache
+from ._options import CacheOptions, Options
 from ._policy import DEFAULT_NAMESPACE, MISSING, Entry
 from ._serializers import PickleSerializer, Serializer
 from ._sync_backend import Backend
@@ -64,6 +65,7 @@ __all__ = [
     "CacheError",
     "CacheInfo",
     "CacheMiss",
+    "CacheOptions",
     "CircuitBreaker",
     "CachedFunction",
     "Clock",
@@ -76,6 +78,7 @@ __all__ = [
     "InvalidKeyError",
     "InvalidTTLError",
     "JsonSerializer",
+    "Options",
     "KeyGenerator",
     "KeyMaker",
     "PickleSerializer",

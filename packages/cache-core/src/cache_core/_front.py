@@ -6,37 +6,24 @@ import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from ._async_backend import AsyncBackend
-from ._decorator import (
-    AnyBackend,
-    AsyncCachedFunction,
-    CachedFunction,
-    Decorator,
-    P,
-    Slot,
-    _sync_view,
-    check_options,
-    check_sync_capable,
-    decorate,
-    outages,
-)
+from ._decorator import DEFAULT_SLOT, AnyBackend, AsyncCachedFunction, CachedFunction, Decorator, P, Slot, decorate
 from ._errors import BackendError
-from ._keys import KeyGenerator, KeyMaker, KeyMakerFunction
-from ._memory import DictCache
+from ._options import OPTION_NAMES, CacheOptions, Options
+from ._plan import check_sync_capable
 from ._policy import DEFAULT_NAMESPACE, check_namespace
-from ._serializers import Serializer
-from ._ttl import TTL
+from ._storage import sync_view
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 logger = logging.getLogger("cache_core")
 
 F = TypeVar("F", bound=Callable[..., Any])
 R = TypeVar("R")
 T = TypeVar("T")
-
-_OPTIONS = ("ttl", "namespace", "key_maker", "keygen", "typed", "serializer", "fail_open", "lock")
-
 
 class Cache:
     """A backend plus default options; decorate with ``@cache`` / ``@cache(...)``.
@@ -47,28 +34,26 @@ class Cache:
 
     Args:
         backend: where entries live, sync or async.
-        **defaults: default ``cached`` options (``ttl``, ``namespace``, ``key_maker``,
-            ``keygen``, ``typed``, ``serializer``, ``fail_open``).
+        **defaults: default options of the functions decorated here (``ttl``,
+            ``namespace``, ``key_maker``, ``keygen``, ``typed``, ``serializer``,
+            ``fail_open``, ``lock``: see ``cache_core.Options``).
     """
 
-    def __init__(self, backend: AnyBackend, **defaults: Any) -> None:
-        unknown = sorted(set(defaults) - set(_OPTIONS))
-        if unknown:
-            msg = f"unknown Cache option(s) {', '.join(unknown)}; expected some of {', '.join(_OPTIONS)}"
-            raise TypeError(msg)
+    def __init__(self, backend: AnyBackend, **defaults: Unpack[Options]) -> None:
         self._slot = Slot(backend)
-        self.defaults: dict[str, Any] = {
-            "ttl": None,
-            "namespace": DEFAULT_NAMESPACE,
-            "key_maker": None,
-            "keygen": None,
-            "typed": False,
-            "serializer": None,
-            "fail_open": True,
-            "lock": False,
-            **defaults,
-        }
-        check_options(**{name: self.defaults[name] for name in _OPTIONS if name != "fail_open"})
+        self.options = CacheOptions.of(defaults, what="Cache")
+
+    @classmethod
+    def _over(cls, slot: Slot) -> Cache:
+        """A ``Cache`` over an existing slot (the default one)."""
+        front = cls.__new__(cls)
+        front._slot, front.options = slot, CacheOptions()
+        return front
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        """The default options, by name."""
+        return {name: getattr(self.options, name) for name in sorted(OPTION_NAMES)}
 
     @property
     def backend(self) -> AnyBackend:
@@ -87,35 +72,15 @@ class Cache:
     @overload
     def __call__(self, fn: Callable[P, R], /) -> CachedFunction[P, R]: ...
     @overload
-    def __call__(
-        self,
-        fn: None = None,
-        /,
-        *,
-        ttl: TTL = ...,
-        namespace: str = ...,
-        typed: bool = ...,
-        keygen: KeyGenerator | None = ...,
-        key_maker: KeyMaker | KeyMakerFunction | None = ...,
-        serializer: Serializer | None = ...,
-        fail_open: bool = ...,
-        lock: bool | float = ...,
-    ) -> Decorator: ...
+    def __call__(self, fn: None = None, /, **options: Unpack[Options]) -> Decorator: ...
     def __call__(self, fn: Any = None, /, **options: Any) -> Any:
         """Cache a function here; bare ``@cache`` or ``@cache(ttl=..., namespace=..., ...)``."""
-        unknown = sorted(set(options) - set(_OPTIONS))
-        if unknown:
-            msg = f"unknown cache option(s) {', '.join(unknown)}; expected some of {', '.join(_OPTIONS)}"
-            raise TypeError(msg)
-        settings = {**self.defaults, **options}
+        settings = CacheOptions.of(options, base=self.options)
 
         def decorator(function: Any) -> Any:
-            return decorate(function, slot=self._slot, **settings)
+            return decorate(function, slot=self._slot, options=settings)
 
-        if fn is not None:
-            return decorator(fn)
-        check_options(**{name: settings[name] for name in _OPTIONS if name != "fail_open"})
-        return decorator
+        return decorator if fn is None else decorator(fn)
 
     @overload
     def clear(self, fn: F, /) -> F: ...
@@ -140,12 +105,12 @@ class Cache:
         names = tuple(names)
         if isinstance(function, (classmethod, staticmethod)):
             return type(function)(self._clearing(function.__func__, names))
-        fail_open = self.defaults["fail_open"]
+        fail_open = self.options.fail_open
 
         def failed(exc: BackendError) -> None:
             if not fail_open:
                 raise exc
-            outages.failed(self.backend, exc, "clear")
+            self.backend.outage.failed(exc, "clear")
 
         if inspect.iscoroutinefunction(function):
 
@@ -170,10 +135,10 @@ class Cache:
         @functools.wraps(function)
         def clearing(*args: Any, **kwargs: Any) -> Any:
             result = function(*args, **kwargs)
-            sync_view = _sync_view(self.backend)
+            view = sync_view(self.backend)
             for name in names:
                 try:
-                    sync_view.clear(name)
+                    view.clear(name)  # type: ignore[union-attr]  # checked by check_sync_capable
                 except BackendError as exc:
                     failed(exc)
             return result
@@ -182,7 +147,7 @@ class Cache:
 
 
 #: The ready default: ``Cache(DictCache())``, also what ``cached`` uses without ``cache=``.
-cache = Cache(DictCache())
+cache = Cache._over(DEFAULT_SLOT)
 
 
 def set_default_backend(backend: AnyBackend) -> AnyBackend:

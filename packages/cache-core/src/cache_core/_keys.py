@@ -17,12 +17,48 @@ import itertools
 import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ._errors import InvalidKeyError
 
 #: What the decorator calls on every invocation: ``(args, kwargs) -> key``.
 KeyFunction = Callable[["tuple[Any, ...]", "dict[str, Any]"], str]
+#: A call in canonical form: ``(args, kwargs)`` bound to the signature, defaults applied.
+Bound = tuple["tuple[Any, ...]", "dict[str, Any]"]
+
+
+@dataclass(frozen=True)
+class KeyPlan:
+    """How the calls of one decorated function become keys.
+
+    Attributes:
+        key: ``(args, kwargs)`` as the caller passed them -> key.
+        canonical_key: the same for a call already in canonical form (see ``binder``),
+            or ``None`` when the key maker needs the call as it was made.
+        hot_limit: how many calls the decorator may remember by their arguments alone
+            (``HotKeys``); 0 when the key may depend on more than the argument values
+            (a key maker of the user's).
+    """
+
+    key: KeyFunction
+    canonical_key: KeyFunction | None = None
+    hot_limit: int = 0
+
+
+def key_plan(
+    fn: Callable[..., Any],
+    *,
+    key_maker: KeyMaker | KeyMakerFunction | None,
+    keygen: KeyGenerator | None,
+    typed: bool,
+) -> KeyPlan:
+    """The key plan of a decorated ``fn`` from the decorator's options."""
+    if key_maker is None and keygen is None:
+        return ReprKeyMaker(typed=typed)._plan(fn)
+    if isinstance(key_maker, ReprKeyMaker):
+        return key_maker._plan(fn)
+    return KeyPlan(key=key_function(fn, key_maker=key_maker, keygen=keygen, typed=typed))
 
 
 class KeyMakerFunction(Protocol):
@@ -145,8 +181,6 @@ _ADDRESS_MARK = " at 0x"
 
 _VALUE_TYPES: frozenset[type] = frozenset({str, bytes, int, float, complex, bool, type(None)})
 
-#: Argument types whose equal values always have equal reprs: the only ones memoized.
-MEMO_TYPES: frozenset[type] = frozenset({str, int, bytes, type(None)})
 _token_counter = itertools.count(1)
 _tokens: dict[int, tuple[weakref.ref[Any], int]] = {}
 
@@ -222,8 +256,9 @@ class ReprKeyMaker(KeyMaker):
             agrees but whose types differ (a ``str`` subclass, an enum with a plain
             ``repr``) are cached separately. ``1``, ``1.0`` and ``True`` never share an
             entry either way: their reprs differ.
-        memo_size: how many recent argument tuples remember their key, so hot keys skip
-            the ``repr`` (0 turns it off).
+        memo_size: how many calls per decorated function are remembered by their
+            argument values, so that a hit on in-process storage skips building the key
+            (0 turns it off).
     """
 
     def __init__(
@@ -259,63 +294,36 @@ class ReprKeyMaker(KeyMaker):
         return f"ReprKeyMaker(hash={self.hash!r}, max_length={self.max_length!r}, typed={self.typed!r})"
 
     def for_function(self, fn: Callable[..., Any]) -> KeyFunction:
+        return self._plan(fn).key
+
+    def _plan(self, fn: Callable[..., Any]) -> KeyPlan:
         prefix = f"{getattr(fn, '__module__', None)}.{getattr(fn, '__qualname__', repr(fn))}"
         try:
             signature: inspect.Signature | None = inspect.signature(fn)
         except (TypeError, ValueError):
             signature = None
-        positional, varargs, keyword_only = _shape(signature)
-        slow = _slow_arguments(signature)
-        typed = self.typed
         finish = self._finisher(prefix)
-        mark = _ADDRESS_MARK
+        typed, mark = self.typed, _ADDRESS_MARK
+        bind = binder(signature)
 
-        if typed or keyword_only:
-
-            def bound_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
-                return finish(slow(args, kwargs, typed))
-
-            return bound_key
-
-        # Performance over tidiness: this closure runs on every call, hits included.
-        # A call that passes every positional parameter positionally is already in
-        # canonical form, so it skips signature binding; anything else binds.
-        # A bounded memo of recent argument tuples -> key saves the repr on hot keys.
-        # It holds only tuples of exact str/int/bytes/None, the types whose equal values
-        # have equal reprs, and answers only such tuples, so a memoized key is always the
-        # one the repr would give (1.0 never finds the key of 1).
-        memo: dict[tuple[Any, ...], str] = {}
-        remembered = memo.get
-        limit = self.memo_size
-
-        def key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
-            if kwargs or not (len(args) == positional or (varargs and len(args) > positional)):
-                return finish(slow(args, kwargs, False))
-            try:
-                found = remembered(args)
-            except TypeError:  # unhashable arguments
-                found = None
-                hashable = False
-            else:
-                if found is not None and memoizable(args):
-                    return found
-                hashable = True
+        # Performance over tidiness: this runs on every miss (and on every hit a hot
+        # index cannot answer). ``repr`` of the whole tuple is one C call; only text
+        # holding an address takes the slow, object-by-object ``_safe_repr``.
+        def canonical_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
             text = repr(args)
             if mark in text:
-                return finish(_safe_repr(args))
-            result = finish(text)
-            if hashable and limit and memoizable(args):
-                if len(memo) >= limit:
-                    memo.clear()
-                memo[args] = result
-            return result
+                text = _safe_repr(args)
+            if kwargs:
+                text += "{" + ", ".join(f"{name}={_safe_repr(kwargs[name])}" for name in sorted(kwargs)) + "}"
+            if typed:
+                kinds = [type(value) for value in args] + [type(kwargs[name]) for name in sorted(kwargs)]
+                text += ":" + ",".join(f"{kind.__module__}.{kind.__qualname__}" for kind in kinds)
+            return finish(text)
 
-        key.memo = memo  # type: ignore[attr-defined]  # read by the decorator's inlined hit path
-        key.memo_limit = limit  # type: ignore[attr-defined]  # and the bound of its hot index
-        key.finish = finish  # type: ignore[attr-defined]  # text of the arguments -> key, for compiled wrappers
-        key.prefix = prefix if self.hash is None else None  # type: ignore[attr-defined]  # key = prefix + text
-        key.single = positional == 1 and not varargs  # type: ignore[attr-defined]
-        return key
+        def key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+            return canonical_key(*bind(args, kwargs))
+
+        return KeyPlan(key=key, canonical_key=canonical_key, hot_limit=self.memo_size)
 
     def _finisher(self, prefix: str) -> Callable[[str], str]:
         digest = self.hash
@@ -334,37 +342,33 @@ class ReprKeyMaker(KeyMaker):
         return maybe_hashed
 
 
-def memoizable(args: tuple[Any, ...]) -> bool:
-    """Whether every argument has a type the key memo may hold (a loop: ``all()`` costs ~200 ns)."""
-    for item in args:  # noqa: SIM110 - see above
-        if type(item) not in MEMO_TYPES:
-            return False
-    return True
+def binder(signature: inspect.Signature | None) -> Callable[[tuple[Any, ...], dict[str, Any]], Bound]:
+    """The canonical form of calls to a function of ``signature``, built once per function.
 
-
-def _shape(signature: inspect.Signature | None) -> tuple[int, bool, bool]:
-    """Count positional parameters; note ``*args`` and keyword-only parameters."""
+    ``(args, kwargs)`` as called -> ``(args, kwargs)`` bound: every positional parameter
+    positionally, defaults applied, keyword-only and ``**kwargs`` arguments by name. A
+    call that passes exactly the positional parameters and no keywords is already in
+    that form; anything else binds with ``Signature.bind``, which also raises the
+    ``TypeError`` of a call that does not fit.
+    """
     if signature is None:
-        return -1, False, True
-    kinds = [parameter.kind for parameter in signature.parameters.values()]
-    positional = sum(
-        kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD) for kind in kinds
-    )
-    return positional, inspect.Parameter.VAR_POSITIONAL in kinds, inspect.Parameter.KEYWORD_ONLY in kinds
+        return _as_called
+    parameters = list(signature.parameters.values())
+    positional = sum(p.kind in _POSITIONAL for p in parameters)
+    plain = all(p.kind in _POSITIONAL for p in parameters)
+
+    def bind(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Bound:
+        if plain and not kwargs and len(args) == positional:
+            return args, {}
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return tuple(bound.args), bound.kwargs
+
+    return bind
 
 
-def _slow_arguments(signature: inspect.Signature | None) -> Callable[[tuple[Any, ...], dict[str, Any], bool], str]:
-    def text(args: tuple[Any, ...], kwargs: dict[str, Any], typed: bool) -> str:
-        if signature is not None:
-            bound = signature.bind(*args, **kwargs)
-            bound.apply_defaults()
-            args, kwargs = bound.args, bound.kwargs
-        result = _safe_repr(tuple(args))
-        if kwargs:
-            result += "{" + ", ".join(f"{name}={_safe_repr(kwargs[name])}" for name in sorted(kwargs)) + "}"
-        if typed:
-            types = [type(value) for value in args] + [type(kwargs[name]) for name in sorted(kwargs)]
-            result += ":" + ",".join(f"{kind.__module__}.{kind.__qualname__}" for kind in types)
-        return result
+def _as_called(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Bound:
+    return args, kwargs
 
-    return text
+
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)

@@ -7,11 +7,12 @@ store copies.
 
 from __future__ import annotations
 
+import math
 import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final, Protocol, runtime_checkable
 
 from ._async_backend import AsyncBackend
 from ._clock import Clock
@@ -20,23 +21,84 @@ from ._serializers import Serializer
 from ._sync_backend import Backend
 
 
-class HotIndex(dict):  # type: ignore[type-arg]
-    """Call arguments -> value for one decorated function, over one in-process namespace.
+class Stored:
+    """One entry that expires or takes part in LRU order; other entries are stored bare.
 
-    Handed out by ``SyncDictCache._index``. It holds only entries stored without expiry,
-    and the backend empties it whenever an entry of that namespace that has no expiry
-    is overwritten or removed, or the namespace is cleared; so whatever it holds is what
-    the namespace holds. ``space`` and ``expiry`` are the namespace's own dicts: after
-    adding an entry, a decorator reads them back to check it raced with no write.
+    A hot index may hold it too, so an entry is never changed in place: a new value is
+    a new ``Stored``, and the one it replaces (or a removed one) gets ``expires_at =
+    DEAD``, which every reader holding it takes for expired.
     """
 
-    __slots__ = ("__weakref__", "expiry", "limit", "space")
+    __slots__ = ("expires_at", "key", "namespace", "value")
 
-    def __init__(self, space: dict[str, Any], expiry: dict[str, float], limit: int) -> None:
+    def __init__(self, value: Any, expires_at: float, namespace: str, key: str) -> None:
+        self.value = value
+        self.expires_at = expires_at
+        self.namespace = namespace
+        self.key = key
+
+
+NEVER: Final = math.inf  # the expiry of a Stored that does not expire (tested with ``is``)
+DEAD: Final = -math.inf
+
+
+class HotIndex(dict):  # type: ignore[type-arg]
+    """Hot key -> bare value or ``Stored``, for one decorated function over one namespace.
+
+    Handed out by ``SyncDictCache.hot_index``; see ``_hotkeys`` for what a hot key is. A
+    ``Stored`` it holds tells by itself when it is no longer the namespace's entry
+    (``DEAD``) or has expired; bare values (no expiry, no LRU) cannot, so the backend
+    empties its indexes whenever a bare entry of the namespace is replaced or removed.
+
+    Attributes:
+        now: the backend's clock, for the expiry of a ``Stored``.
+        touch: marks a ``Stored`` as just used (LRU order), or ``None`` without ``maxsize``.
+        limit: the most entries; when full, it starts over empty.
+    """
+
+    __slots__ = ("__weakref__", "limit", "now", "space", "touch")
+
+    def __init__(
+        self, space: dict[str, Any], limit: int, now: Callable[[], float], touch: Callable[[Stored], None] | None
+    ) -> None:
         super().__init__()
         self.space = space
-        self.expiry = expiry
-        self.limit = limit  # the most entries: when full, it starts over empty
+        self.limit = limit
+        self.now = now
+        self.touch = touch
+
+    def remember(self, hot: Any, key: str) -> None:
+        """Index the entry under ``key`` (just read as a hit) by the call's ``hot`` key."""
+        space = self.space
+        entry = space.get(key, MISSING)
+        if entry is MISSING:
+            return
+        if len(self) >= self.limit:
+            self.clear()
+        self[hot] = entry
+        # A bare value replaced between the read and the insertion above: the backend
+        # emptied the index before this insertion, so take it out again.
+        if type(entry) is not Stored and space.get(key, MISSING) is not entry:
+            self.pop(hot, None)
+
+
+@runtime_checkable
+class LocalStorage(Protocol):
+    """In-process storage that decorators use without the backend template.
+
+    Its calls never block and it stores values as they are (no serializer), so the
+    decorator reads and writes through these closures and answers hits from a
+    ``HotIndex``. ``SyncDictCache`` is the one implementation.
+    """
+
+    def reader(self, namespace: str) -> Callable[[str], Any]:
+        """``key -> value | MISSING`` for ``namespace``."""
+
+    def writer(self, namespace: str) -> Callable[[str, Any, float | None], None]:
+        """``(key, value, seconds)`` stores in ``namespace`` (``None``: no expiry)."""
+
+    def hot_index(self, namespace: str, limit: int) -> HotIndex:
+        """A new ``HotIndex`` of at most ``limit`` entries over ``namespace``."""
 
 
 class SyncDictCache(Backend):
@@ -60,14 +122,13 @@ class SyncDictCache(Backend):
         self.maxsize = maxsize
         self.sweep_interval = float(sweep_interval)
         self.nonblocking = self
-        # Performance over tidiness: values sit in plain per-namespace dicts, not in entry
-        # objects, so an entry without TTL costs one dict slot. Expiry instants live in a
-        # sparse twin dict, and the LRU order is kept only when maxsize asks for it.
+        # Performance over tidiness: an entry without expiry sits bare in its namespace
+        # dict (one dict slot); only entries that expire, and every entry under
+        # ``maxsize``, are wrapped in a ``Stored``, which the LRU order is keyed by.
         # Namespace dicts are never replaced (clear empties them in place): readers,
         # writers and hot indexes handed out for a namespace hold them.
         self._values: dict[str, dict[str, Any]] = {}
-        self._expiry: dict[str, dict[str, float]] = {}
-        self._order: OrderedDict[tuple[str, str], None] | None = OrderedDict() if maxsize is not None else None
+        self._order: OrderedDict[Stored, None] | None = OrderedDict() if maxsize is not None else None
         self._indexes: dict[str, weakref.WeakValueDictionary[int, HotIndex]] = {}  # by id: dicts compare by content
         self._next_sweep = self.clock.now() + self.sweep_interval
         self._has_expiring = False
@@ -81,133 +142,138 @@ class SyncDictCache(Backend):
         """Entries held, expired ones not yet swept included."""
         return sum(map(len, self._values.values()))
 
-    def _space(self, namespace: str) -> tuple[dict[str, Any], dict[str, float]]:
-        """The value and expiry dicts of ``namespace``, created on first use."""
+    def _space(self, namespace: str) -> dict[str, Any]:
+        """The dict of ``namespace``, created on first use."""
         space = self._values.get(namespace)
         if space is None:
             with self._lock:
                 space = self._values.setdefault(namespace, {})
-                self._expiry.setdefault(namespace, {})
-        return space, self._expiry[namespace]
+        return space
 
-    def _reader(self, namespace: str) -> Callable[[str], Any]:
-        """The decorator's read path for one namespace: a closure over that namespace's dicts."""
-        space, expiry = self._space(namespace)
-        order, now, discard, missing = self._order, self.clock.now, self._discard, MISSING
+    def _live(self, entry: Any) -> Any:
+        """The value of a namespace dict's ``entry``, or ``MISSING`` if expired (then dropped)."""
+        if type(entry) is not Stored:
+            return entry
+        expires_at = entry.expires_at
+        if expires_at is not NEVER and expires_at <= self.clock.now():
+            self._discard(entry.namespace, entry.key, entry)
+            return MISSING
+        if self._order is not None:
+            try:
+                self._order.move_to_end(entry)
+            except KeyError:  # removed by another thread since the read
+                pass
+        return entry.value
+
+    def reader(self, namespace: str) -> Callable[[str], Any]:
+        """The decorators' read of one namespace: ``key -> value | MISSING``."""
+        space, live, missing = self._space(namespace), self._live, MISSING
 
         def read(key: str) -> Any:
-            value = space.get(key, missing)
-            if value is missing:
-                return missing
-            if expiry:
-                expires_at = expiry.get(key)
-                if expires_at is not None and expires_at <= now():
-                    discard(namespace, key)
-                    return missing
-            if order is not None:
-                try:
-                    order.move_to_end((namespace, key))
-                except KeyError:  # removed by another thread since the read
-                    pass
-            return value
+            entry = space.get(key, missing)
+            return entry if type(entry) is not Stored else live(entry)
 
         return read
 
-    def _writer(self, namespace: str) -> Callable[[str, Any, float | None], None]:
+    def writer(self, namespace: str) -> Callable[[str, Any, float | None], None]:
         """The store of one namespace, ``write(key, value, seconds)``: ``_put`` and the decorators' path."""
         known = self._writers.get(namespace)
         if known is not None:
             return known
-        space, expiry = self._space(namespace)
-        lock, now, order, changed = self._lock, self.clock.now, self._order, self._changed
+        space = self._space(namespace)
+        lock, now, order, drop = self._lock, self.clock.now, self._order, self._drop_entry
 
         def write(key: str, value: Any, seconds: float | None) -> None:
             if self._closed:
                 self._ensure_open()
-            # A new entry without expiry, in a namespace that has none and no LRU order to
-            # keep: one atomic dict operation, no lock (an identical value already there
-            # changes nothing). Anything else takes the lock.
-            added = seconds is None and order is None and not expiry and space.setdefault(key, value) is value
-            if not added:
-                if seconds is not None and seconds <= 0:  # nothing would be kept
-                    self._discard(namespace, key)
-                    return
-                lock.acquire()
-                try:
-                    replaced = key in space and key not in expiry  # only such entries can be indexed
-                    space[key] = value
-                    if seconds is None:
-                        if expiry:
-                            expiry.pop(key, None)
-                    else:
-                        expiry[key] = now() + seconds
-                        self._has_expiring = True
-                    if replaced:
-                        changed(namespace)
-                    if order is not None:
-                        order[namespace, key] = None
-                        order.move_to_end((namespace, key))
-                        while len(order) > self.maxsize:  # type: ignore[operator]
-                            self._drop(*order.popitem(last=False)[0])
-                finally:
-                    lock.release()
+            # A new bare entry (no expiry, no LRU order to keep): one atomic dict
+            # operation, no lock. Anything else takes the lock.
+            if seconds is None and order is None and space.setdefault(key, value) is value:
+                return
+            if seconds is not None and seconds <= 0:  # nothing would be kept
+                self._discard(namespace, key)
+                return
+            lock.acquire()
+            try:
+                if seconds is None and order is None:
+                    entry: Any = value
+                else:
+                    expires_at = NEVER if seconds is None else now() + seconds
+                    entry = Stored(value, expires_at, namespace, key)
+                old = space.get(key, MISSING)
+                space[key] = entry
+                if old is not MISSING:
+                    drop(namespace, old)
+                if seconds is not None:
+                    self._has_expiring = True
+                if order is not None:
+                    order[entry] = None
+                    while len(order) > self.maxsize:  # type: ignore[operator]
+                        evicted = order.popitem(last=False)[0]
+                        self._drop(evicted.namespace, evicted.key)
+            finally:
+                lock.release()
             if self._has_expiring and now() >= self._next_sweep:
                 self._remove_expired(now())
 
         self._writers[namespace] = write
         return write
 
-    def _index(self, namespace: str, limit: int) -> HotIndex | None:
-        """A new ``HotIndex`` over ``namespace``; ``None`` with ``maxsize`` (a hit must refresh the LRU order)."""
-        if self._order is not None:
-            return None
-        index = HotIndex(*self._space(namespace), limit)
+    def hot_index(self, namespace: str, limit: int) -> HotIndex:
+        """A new ``HotIndex`` over ``namespace`` that this backend keeps true."""
+        touch = None if self._order is None else self._order.move_to_end
+        index = HotIndex(self._space(namespace), limit, self.clock.now, touch)
         with self._lock:
             self._indexes.setdefault(namespace, weakref.WeakValueDictionary())[id(index)] = index
         return index
 
     def _changed(self, namespace: str) -> None:
-        """Empty the hot indexes of ``namespace``: call under the lock, after the change."""
+        """Empty the hot indexes of ``namespace``: call under the lock, after a bare entry changed."""
         indexes = self._indexes.get(namespace)
         if indexes:
             for index in indexes.values():
                 index.clear()
 
+    def _drop_entry(self, namespace: str, entry: Any) -> None:
+        """Retire an entry just taken out of its namespace dict; call under the lock."""
+        if type(entry) is Stored:
+            entry.expires_at = DEAD
+            if self._order is not None:
+                self._order.pop(entry, None)
+        else:
+            self._changed(namespace)
+
     def _get(self, namespace: str, key: str) -> Entry | None:
         space = self._values.get(namespace)
-        if space is None or key not in space:
+        entry = MISSING if space is None else space.get(key, MISSING)
+        if entry is MISSING:
             return None
-        expires_at = self._expiry[namespace].get(key)
-        if expires_at is not None and expires_at <= self.clock.now():
-            self._discard(namespace, key)  # read as a miss, so dropped now rather than at the sweep
+        value = self._live(entry)
+        if value is MISSING:
             return None
-        if self._order is not None:  # a read by get_many is a use too
-            try:
-                self._order.move_to_end((namespace, key))
-            except KeyError:  # removed by another thread since the read
-                pass
-        return space.get(key, MISSING), expires_at
+        expires_at = entry.expires_at if type(entry) is Stored else None
+        return value, (None if expires_at is NEVER else expires_at)
 
     def _put(self, namespace: str, key: str, payload: Any, ttl: float | None, expires_at: float | None) -> None:
-        self._writer(namespace)(key, payload, ttl)
+        self.writer(namespace)(key, payload, ttl)
 
-    def _drop(self, namespace: str, key: str) -> bool:
-        """Delete one entry; call under the lock."""
+    def _drop(self, namespace: str, key: str, entry: Any = MISSING) -> bool:
+        """Delete one entry (only if it is still ``entry``, when given); call under the lock."""
         space = self._values.get(namespace)
-        if space is None or space.pop(key, MISSING) is MISSING:
+        if space is None:
             return False
-        expiry = self._expiry[namespace]
-        if not expiry or expiry.pop(key, None) is None:
-            self._changed(namespace)
-        if self._order is not None:
-            self._order.pop((namespace, key), None)
+        current = space.get(key, MISSING)
+        if current is MISSING or (entry is not MISSING and current is not entry):
+            return False
+        del space[key]
+        self._drop_entry(namespace, current)
         return True
 
-    def _discard(self, namespace: str, key: str) -> bool:
+    def _discard(self, namespace: str, key: str, entry: Any = MISSING) -> bool:
         lock = self._lock
         lock.acquire()
         try:
-            return self._drop(namespace, key)
+            return self._drop(namespace, key, entry)
         finally:
             lock.release()
 
@@ -218,14 +284,16 @@ class SyncDictCache(Backend):
         """Delete expired entries; call under the lock."""
         self._next_sweep = now + self.sweep_interval
         doomed = [
-            (namespace, key)
-            for namespace, expiry in self._expiry.items()
-            for key, expires_at in expiry.items()
-            if expires_at <= now
+            (namespace, entry)
+            for namespace, space in self._values.items()
+            for entry in space.values()
+            if type(entry) is Stored and entry.expires_at <= now
         ]
-        for namespace, key in doomed:
-            self._drop(namespace, key)
-        self._has_expiring = any(self._expiry.values())
+        for namespace, entry in doomed:
+            self._drop(namespace, entry.key, entry)
+        self._has_expiring = any(
+            type(entry) is Stored and entry.expires_at is not NEVER for space in self._values.values() for entry in space.values()
+        )
         return len(doomed)
 
     def _remove_expired(self, now: float) -> int:
@@ -234,21 +302,18 @@ class SyncDictCache(Backend):
 
     def _clear(self, namespace: str | None) -> None:
         with self._lock:
-            if namespace is None:
-                for space in (*self._values.values(), *self._expiry.values()):
-                    space.clear()
-                if self._order is not None:
-                    self._order.clear()
-                for name in self._indexes:
-                    self._changed(name)
-                return
-            for spaces in (self._values, self._expiry):
-                if namespace in spaces:
-                    spaces[namespace].clear()
-            if self._order is not None:
-                for stale in [pair for pair in self._order if pair[0] == namespace]:
-                    del self._order[stale]
-            self._changed(namespace)
+            names = list(self._values) if namespace is None else [namespace]
+            for name in names:
+                space = self._values.get(name)
+                if space is None:
+                    continue
+                for entry in space.values():
+                    if type(entry) is Stored:
+                        entry.expires_at = DEAD
+                        if self._order is not None:
+                            self._order.pop(entry, None)
+                space.clear()
+                self._changed(name)
 
     def _close(self) -> None:
         self._clear(None)

@@ -26,6 +26,7 @@ from ._errors import (
     ValueTooLargeError,
 )
 from ._keys import key_text
+from ._outages import OutageLog
 from ._serializers import Serializer
 from ._ttl import resolve_fixed
 
@@ -100,8 +101,7 @@ class BackendPolicy:
     max_key_bytes: ClassVar[int | None] = None
 
     nonblocking: Any = None
-    #: Set by the decorators' outage log while this backend is failing; called on the next success.
-    _recovered: Callable[[BackendPolicy], None] | None = None
+    _outage: OutageLog | None = None
 
     def __init__(
         self,
@@ -136,12 +136,20 @@ class BackendPolicy:
         if self.breaker is not None:
             self.breaker.allow()
 
+    @property
+    def outage(self) -> OutageLog:
+        """This backend's outage log: decorators report the failures they swallow to it."""
+        outage = self._outage
+        if outage is None:
+            outage = self._outage = OutageLog(self)
+        return outage
+
     def _succeeded(self) -> None:
         """Called after a primitive returned: closes the circuit breaker, ends a logged outage."""
         if self.breaker is not None:
             self.breaker.record_success()
-        if self._recovered is not None:
-            self._recovered(self)
+        if self._outage is not None and self._outage.down:
+            self._outage.succeeded()
 
     def _failure(self, operation: str, exc: Exception) -> CacheError:
         """The ``CacheError`` to raise for a primitive that raised ``exc``; counts storage failures."""
@@ -159,30 +167,6 @@ class BackendPolicy:
             error = BackendError(f"{where} failed: {type(exc).__name__}: {exc}")
         error.__cause__ = exc
         return error
-
-    def _reader(self, namespace: str) -> Callable[[str], Any] | None:
-        """Optional hit path for decorators: ``key -> value | MISSING`` for ``namespace``.
-
-        Only for storage that never blocks and stores values unencoded (in-process
-        backends); ``None`` means decorators use ``_lookup``.
-        """
-        return None
-
-    def _writer(self, namespace: str) -> Callable[[str, Any, float | None], None] | None:
-        """Optional store path for decorators: ``(key, value, seconds) -> None`` for ``namespace``.
-
-        Same contract as ``_store`` without a serializer; ``None`` means decorators use
-        ``_store``. For in-process backends, to save the layers of the template.
-        """
-        return None
-
-    def _index(self, namespace: str, limit: int) -> Any:
-        """Optional: a ``HotIndex`` of at most ``limit`` entries this backend keeps true for ``namespace``.
-
-        Only for in-process storage whose reads need no bookkeeping; ``None`` when not
-        offered. See ``HotIndex``.
-        """
-        return None
 
     # -- values and expiry ----------------------------------------------------------------
 

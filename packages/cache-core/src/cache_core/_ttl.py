@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Final, Protocol, Union
 
@@ -95,7 +96,26 @@ def resolve_fixed(ttl: object, *, what: str = "ttl") -> float | None:
     return ttl_seconds(ttl, what=what)
 
 
-def ttl_resolver(ttl: TTL) -> TTLResolver:
+@dataclass(frozen=True)
+class TTLPlan:
+    """A validated TTL: the same seconds for every entry, or a resolver called per entry.
+
+    Attributes:
+        seconds: the TTL of every entry (``None``: no expiry) when ``per_entry`` is ``None``.
+        per_entry: for jitter and TTL functions: resolves one entry's TTL at store time.
+    """
+
+    seconds: float | None = None
+    per_entry: TTLResolver | None = None
+
+    def resolve(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], value: Any) -> float | None:
+        """The TTL in seconds of the entry storing ``value`` for this call."""
+        if self.per_entry is None:
+            return self.seconds
+        return self.per_entry(fn, args, kwargs, value)
+
+
+def ttl_plan(ttl: TTL) -> TTLPlan:
     """Validate ``ttl`` now (decoration time) and return how to resolve it per entry."""
     if callable(ttl) and not isinstance(ttl, (timedelta, tuple)):
         user_fn = ttl
@@ -105,7 +125,7 @@ def ttl_resolver(ttl: TTL) -> TTLResolver:
         ) -> float | None:
             return resolve_fixed(user_fn(fn, args, kwargs, value), what="ttl returned by the ttl function")
 
-        return from_function
+        return TTLPlan(per_entry=from_function)
     if isinstance(ttl, tuple):
         low, high = _jitter(ttl, what="ttl")
         uniform = random.uniform
@@ -113,11 +133,5 @@ def ttl_resolver(ttl: TTL) -> TTLResolver:
         def jittered(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], value: Any) -> float:
             return uniform(low, high)
 
-        return jittered
-    seconds = ttl_seconds(ttl)
-
-    def constant(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], value: Any) -> float | None:
-        return seconds
-
-    constant.seconds = seconds  # type: ignore[attr-defined]  # read by decorators: no call per store
-    return constant
+        return TTLPlan(per_entry=jittered)
+    return TTLPlan(seconds=ttl_seconds(ttl))

@@ -1,0 +1,143 @@
+"""Hot keys: a call's argument values as a dict key that stands for its cache key.
+
+A hit on in-process storage should not build the ``repr`` key at all: the decorator
+keeps a bounded index from the arguments themselves to the entry (``HotIndex``). That
+is only sound when equal arguments always have equal keys, and ``==`` says less than
+``repr`` does: ``1 == 1.0 == True``, ``0.0 == -0.0``, and a class may define ``==`` as
+it likes. So an argument enters a hot key as a *faithful* component: a value whose
+equality to another component implies that the two print alike.
+
+- exact ``str``, ``int``, ``bytes`` and ``None`` stand for themselves: no two of these
+  types ever compare equal, and equal values of one of them print alike;
+- ``bool`` and ``float`` are tagged with their type (and a float zero with its sign), so
+  ``True``, ``1`` and ``1.0`` never meet, nor do ``0.0`` and ``-0.0``;
+- tuples of faithful components, tagged; frozen dataclasses as their class and all
+  their fields (their ``repr`` is made of the fields);
+- objects that compare, hash and print by identity (``object``'s own ``__eq__``,
+  ``__hash__`` and ``__repr__``, and plain ``Enum`` members) stand for themselves: such
+  an object equals only itself, and its key is its identity token.
+
+Anything else (lists, dicts, sets, subclasses of the builtins, objects with their own
+``__eq__`` or ``__repr__``, ``__cache_key__``) has no hot key; those calls build their
+key every time, which is always correct.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Callable
+from typing import Any, Final
+
+#: Types that are their own faithful component. The compiled wrappers test an argument
+#: against this set inline, before they call ``hot_component`` for anything else.
+SIMPLE: Final[frozenset[type]] = frozenset({str, int, bytes, type(None)})
+
+
+class _Tag:
+    """A private marker in tagged components: no user value is ever one."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<hot key tag {self.name}>"
+
+
+NOT_HOT: Final = _Tag("not hot")  # returned for arguments that have no faithful component
+_FLOAT: Final = _Tag("float")
+_BOOL: Final = _Tag("bool")
+_TUPLE: Final = _Tag("tuple")
+_KEYWORDS: Final = _Tag("keywords")
+
+_Component = Callable[[Any], Any]
+_components: dict[type, _Component] = {}  # by exact type; bounded by _MOST_TYPES
+_MOST_TYPES: Final = 1024
+
+
+def hot_component(value: Any) -> Any:
+    """The faithful component of ``value``, or ``NOT_HOT``."""
+    kind = type(value)
+    if kind in SIMPLE:
+        return value
+    component = _components.get(kind)
+    if component is None:
+        component = _classify(kind)
+        if len(_components) >= _MOST_TYPES:
+            _components.clear()
+        _components[kind] = component
+    return component(value)
+
+
+def hot_values(values: tuple[Any, ...]) -> Any:
+    """The hot key of a fixed number of arguments: their components, or ``NOT_HOT``."""
+    parts = []
+    for value in values:
+        part = hot_component(value)
+        if part is NOT_HOT:
+            return NOT_HOT
+        parts.append(part)
+    return tuple(parts)
+
+
+def hot_call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The hot key of a call in canonical form whose arity varies (``*args``/``**kwargs``)."""
+    key = hot_values(args)
+    if key is NOT_HOT or not kwargs:
+        return key
+    named = hot_values(tuple(kwargs[name] for name in sorted(kwargs)))
+    if named is NOT_HOT:
+        return NOT_HOT
+    return (*key, _KEYWORDS, *sorted(kwargs), *named)
+
+
+def _float(value: float) -> Any:
+    if value == 0.0:  # 0.0 == -0.0, but they print differently
+        return (_FLOAT, value, str(value))
+    return (_FLOAT, value)
+
+
+def _bool(value: bool) -> Any:
+    return (_BOOL, value)
+
+
+def _tuple(value: tuple[Any, ...]) -> Any:
+    parts = hot_values(value)
+    return NOT_HOT if parts is NOT_HOT else (_TUPLE, *parts)
+
+
+def _itself(value: Any) -> Any:
+    return value
+
+
+def _not_hot(value: Any) -> Any:
+    return NOT_HOT
+
+
+def _classify(kind: type) -> _Component:
+    """How values of exactly ``kind`` become components."""
+    if kind is float:
+        return _float
+    if kind is bool:
+        return _bool
+    if kind is tuple:
+        return _tuple
+    if getattr(kind, "__cache_key__", None) is not None:
+        return _not_hot
+    params = getattr(kind, "__dataclass_params__", None)
+    if params is not None and params.frozen and params.eq:
+        names = tuple(field.name for field in dataclasses.fields(kind))
+
+        def frozen_dataclass(value: Any) -> Any:
+            parts = hot_values(tuple(getattr(value, name) for name in names))
+            return NOT_HOT if parts is NOT_HOT else (kind, *parts)
+
+        return frozen_dataclass
+    by_identity = kind.__eq__ is object.__eq__  # type: ignore[comparison-overlap]
+    if issubclass(kind, enum.Enum):  # members are singletons; IntEnum and the like compare as values
+        return _itself if by_identity else _not_hot
+    if by_identity and kind.__hash__ is object.__hash__ and kind.__repr__ is object.__repr__:  # type: ignore[comparison-overlap]
+        return _itself
+    return _not_hot

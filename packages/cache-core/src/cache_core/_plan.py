@@ -1,0 +1,118 @@
+"""The call plan: every decision of a decorated function's calls, free of I/O.
+
+One ``CallPlan`` per decorated function holds what was decided at decoration (the
+key plan, the TTL plan, the options) and decides what the call path asks: which
+storage paths a backend offers (``bind``), how long an entry lives (``ttl``), what a
+backend failure does (``failed``: raise, or count and log it), and how a cross-process
+lock is waited for (``lock_pauses``). The drivers that do the I/O are
+``_async_caller.AsyncCaller`` and its generated twin ``_sync_caller.SyncCaller``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from ._errors import BackendError
+from ._keys import KeyPlan, key_plan
+from ._memory import HotIndex, LocalStorage
+from ._options import CacheOptions
+from ._policy import BackendPolicy
+from ._storage import AnyBackend, sync_view
+
+StorageT = TypeVar("StorageT")
+
+_LOCK_POLL_START = 0.01
+_LOCK_POLL_MAX = 0.25
+
+
+@dataclass(frozen=True)
+class Binding(Generic[StorageT]):
+    """What one decorated function uses of the backend it is bound to; rebuilt when that changes.
+
+    Attributes:
+        backend: the backend.
+        storage: its namespace, through the template (``AsyncStorage``/``SyncStorage``).
+        read, write: in-process storage read and written directly (no await, no
+            template), or ``None``.
+        index: the hot index over in-process storage, or ``None``.
+        lock_seconds: hold the cross-process lock this long on a miss, or ``None``.
+    """
+
+    backend: AnyBackend
+    storage: StorageT
+    read: Callable[[str], Any] | None
+    write: Callable[[str, Any, float | None], None] | None
+    index: HotIndex | None
+    lock_seconds: float | None
+
+
+class CallPlan:
+    """The decisions for one decorated function (see the module docstring)."""
+
+    __slots__ = ("errors", "fn", "hits", "is_async", "keys", "misses", "namespace", "options", "ttl")
+
+    def __init__(self, fn: Callable[..., Any], options: CacheOptions) -> None:
+        self.fn = fn
+        self.options = options
+        self.is_async = inspect.iscoroutinefunction(fn)
+        self.keys: KeyPlan = key_plan(fn, key_maker=options.key_maker, keygen=options.keygen, typed=options.typed)
+        self.ttl = options.ttl_plan
+        self.namespace = options.namespace
+        # Hits answered by a compiled wrapper's hot index are counted in the wrapper; these here.
+        self.hits = self.misses = self.errors = 0
+
+    def check_mode(self, backend: AnyBackend) -> None:
+        """Raise ``TypeError`` if this function cannot use ``backend`` (sync function, async-only backend)."""
+        if not self.is_async:
+            check_sync_capable(self.fn, backend)
+
+    def bind(self, backend: AnyBackend, storage: StorageT) -> Binding[StorageT]:
+        """How calls reach ``backend``: in-process storage directly, anything else through ``storage``."""
+        local = sync_view(backend) if self.options.serializer is None else None
+        if not isinstance(local, LocalStorage):
+            local = None
+        # In-process storage is covered by in-process single flight; others lock if asked.
+        lock_seconds = self.options.lock_seconds if backend.nonblocking is None else None
+        if lock_seconds is not None and not backend.supports_lock:
+            msg = f"{type(backend).__name__} offers no cross-process lock; drop lock= or use a backend that has one"
+            raise TypeError(msg)
+        if local is None:
+            return Binding(backend, storage, None, None, None, lock_seconds)
+        limit = self.keys.hot_limit
+        index = local.hot_index(self.namespace, limit) if limit else None
+        return Binding(backend, storage, local.reader(self.namespace), local.writer(self.namespace), index, None)
+
+    def failed(self, backend: AnyBackend, exc: BackendError, where: str) -> None:
+        """Fail-open: count and log a backend failure, or re-raise it when asked to."""
+        if not self.options.fail_open:
+            raise exc
+        self.errors += 1
+        if isinstance(backend, BackendPolicy):
+            backend.outage.failed(exc, where)
+
+    @staticmethod
+    def lock_pauses(lock_seconds: float) -> Iterator[float]:
+        """The pauses between attempts to take a held lock, growing, for as long as waiting makes sense.
+
+        The holder's lock expires after ``lock_seconds``; then exactly one waiter takes
+        it over (taking it is atomic) while the others keep waiting for its value. Only
+        if that one fails too, after twice the lock's life, do waiters stop and compute.
+        """
+        pause, waited = _LOCK_POLL_START, 0.0
+        while waited < 2 * lock_seconds + _LOCK_POLL_MAX:
+            yield pause
+            waited += pause
+            pause = min(pause * 2, _LOCK_POLL_MAX)
+
+
+def check_sync_capable(fn: Callable[..., Any], backend: AnyBackend) -> None:
+    """Raise ``TypeError`` naming the sync class to use if a sync ``fn`` cannot use ``backend``."""
+    if sync_view(backend) is not None:
+        return
+    name = getattr(fn, "__qualname__", repr(fn))
+    hint = backend.sync_alternative or "a sync Backend"
+    msg = f"{name} is a sync function but {type(backend).__name__} is async-only; use {hint} for sync functions"
+    raise TypeError(msg)

@@ -1,0 +1,91 @@
+"""What the call path reads and writes through: one namespace of the bound backend.
+
+Two paired views with one interface: ``AsyncStorage`` (awaited by the async call path;
+over an ``AsyncBackend``, or a sync ``Backend`` that an ``async def`` uses) and
+``SyncStorage`` (over a ``Backend``, or the non-blocking sync side of an async one).
+They go through the template's ``_lookup``/``_store``/``_try_lock``/``_unlock``, so
+the policy layer (expiry, encoding, breaker, error mapping) applies to every call.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Union
+
+from ._async_backend import AsyncBackend
+from ._serializers import Serializer
+from ._sync_backend import Backend
+
+AnyBackend = Union[AsyncBackend, Backend]
+
+
+def sync_view(backend: AnyBackend) -> Backend | None:
+    """The sync interface of ``backend``: itself, its non-blocking side, or ``None``."""
+    if isinstance(backend, Backend):
+        return backend
+    view = backend.nonblocking
+    return view if isinstance(view, Backend) else None
+
+
+class SyncStorage:
+    """A namespace of a backend, for sync functions."""
+
+    __slots__ = ("backend", "lookup", "namespace", "store", "view")
+
+    def __init__(self, backend: AnyBackend, namespace: str, serializer: Serializer | None) -> None:
+        view = sync_view(backend)
+        if view is None:  # checked at decoration: check_sync_capable
+            msg = f"{type(backend).__name__} has no sync interface"
+            raise TypeError(msg)
+        self.backend, self.view, self.namespace = backend, view, namespace
+        self.lookup = functools.partial(view._lookup, namespace, serializer=serializer)
+        self.store = functools.partial(view._store, namespace, serializer=serializer)
+
+    def try_lock(self, key: str, seconds: float) -> str | None:
+        return self.view._try_lock(self.namespace, key, seconds)
+
+    def unlock(self, key: str, token: str) -> None:
+        self.view._unlock(self.namespace, key, token)
+
+    def remove(self, key: str) -> bool:
+        return self.view.remove(key, namespace=self.namespace)
+
+    def clear(self) -> None:
+        self.view.clear(self.namespace)
+
+
+class AsyncStorage:
+    """A namespace of a backend, for ``async def`` functions (which may use sync backends too)."""
+
+    __slots__ = ("awaits", "backend", "namespace", "serializer")
+
+    def __init__(self, backend: AnyBackend, namespace: str, serializer: Serializer | None) -> None:
+        self.backend, self.namespace, self.serializer = backend, namespace, serializer
+        self.awaits = isinstance(backend, AsyncBackend)
+
+    async def lookup(self, key: str) -> Any:
+        found = self.backend._lookup(self.namespace, key, serializer=self.serializer)
+        return await found if self.awaits else found
+
+    async def store(self, key: str, value: Any, seconds: float | None) -> None:
+        done = self.backend._store(self.namespace, key, value, seconds, serializer=self.serializer)
+        if self.awaits:
+            await done
+
+    async def try_lock(self, key: str, seconds: float) -> str | None:
+        token = self.backend._try_lock(self.namespace, key, seconds)
+        return await token if self.awaits else token  # type: ignore[no-any-return,misc]
+
+    async def unlock(self, key: str, token: str) -> None:
+        done = self.backend._unlock(self.namespace, key, token)
+        if self.awaits:
+            await done  # type: ignore[misc]
+
+    async def remove(self, key: str) -> bool:
+        removed = self.backend.remove(key, namespace=self.namespace)
+        return await removed if self.awaits else removed  # type: ignore[no-any-return,misc]
+
+    async def clear(self) -> None:
+        done = self.backend.clear(self.namespace)
+        if self.awaits:
+            await done  # type: ignore[misc]

@@ -1,0 +1,227 @@
+"""The wrapper a caller calls: compiled to the function's own signature when it can be.
+
+A ``def wrapper(*args, **kwargs)`` costs about twice a plain call before it does
+anything, and the arguments must then be bound to the signature to build the key. For
+a plain Python function with the default key maker, ``render`` writes the source of a
+wrapper with the function's own parameters instead (defaults, keyword-only, ``*args``
+and ``**kwargs`` included), so Python binds the call and the wrapper starts with the
+arguments in canonical form. It does one thing before it hands the call to the caller
+(``call_bound``, the one call path): answer a hit from the hot index (hot key ->
+entry, see ``_hotkeys`` and ``HotIndex``), checking the entry's expiry and LRU order.
+Every miss, and every call the index cannot answer, goes to the caller.
+
+Performance over tidiness: this is code generation (as ``dataclasses`` does it). The
+source is built from parameter names only (identifiers Python already accepted);
+defaults and helpers reach it as globals of its own namespace, never as text. The
+source is registered with ``linecache`` under the name the traceback shows, and the
+tests render it for sample signatures, run it and lint it.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import keyword
+import linecache
+from collections.abc import Callable
+from typing import Any
+
+from ._hotkeys import NOT_HOT, SIMPLE, hot_call, hot_component, hot_values
+from ._memory import NEVER, HotIndex, Stored
+from ._policy import MISSING
+
+PREFIX = "_cc_"
+_NO_INDEX: dict[Any, Any] = {}  # the index of a binding without one: never written
+_P = inspect.Parameter
+
+#: ``count(reset)``: the hits a compiled wrapper answered (zeroed when ``reset``).
+Count = Callable[[bool], int]
+
+
+def compilable(fn: Callable[..., Any]) -> list[inspect.Parameter] | None:
+    """The parameters of ``fn`` if a wrapper can be compiled for it, else ``None``.
+
+    Only plain Python functions that wrap nothing else (their signature is their own).
+    """
+    if not inspect.isfunction(fn) or hasattr(fn, "__wrapped__") or "__signature__" in fn.__dict__:
+        return None
+    parameters = list(inspect.signature(fn).parameters.values())
+    if any(p.name.startswith(PREFIX) for p in parameters):
+        return None
+    return parameters
+
+
+def render(name: str, parameters: list[inspect.Parameter], *, is_async: bool) -> tuple[str, dict[str, Any]]:
+    """The source of the factory of a wrapper named ``name``, and the defaults it refers to."""
+    p = PREFIX
+    signature, defaults = _signature(parameters)
+    fixed = [q.name for q in parameters if q.kind not in (_P.VAR_POSITIONAL, _P.VAR_KEYWORD)]
+    positional = [q.name for q in parameters if q.kind in (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)]
+    keyword_only = [q.name for q in parameters if q.kind is _P.KEYWORD_ONLY]
+    star = next((q.name for q in parameters if q.kind is _P.VAR_POSITIONAL), None)
+    double_star = next((q.name for q in parameters if q.kind is _P.VAR_KEYWORD), None)
+    args = _tuple([*positional, *([f"*{star}"] if star else [])])
+    kwargs = "{" + ", ".join([*(f"{k!r}: {k}" for k in keyword_only), *([f"**{double_star}"] if double_star else [])]) + "}"
+    if star or double_star:
+        hot = f"{p}args = {args}\n        {p}kwargs = {kwargs}\n        {p}hot = {p}hot_call({p}args, {p}kwargs)"
+        args, kwargs = f"{p}args", f"{p}kwargs"
+    elif not fixed:
+        hot = f"{p}hot = ()"
+    elif len(fixed) == 1:
+        hot = f"{p}hot = {fixed[0]} if {p}type({fixed[0]}) in {p}simple else {p}component({fixed[0]})"
+    else:
+        guard = " and ".join(f"{p}type({n}) in {p}simple" for n in fixed)
+        hot = f"{p}hot = {_tuple(fixed)} if {guard} else {p}values({_tuple(fixed)})"
+    source = _FACTORY.format(
+        p=p,
+        name=name,
+        async_="async " if is_async else "",
+        await_="await " if is_async else "",
+        signature=signature,
+        hot=hot,
+        args=args,
+        kwargs=kwargs,
+    )
+    return source, defaults
+
+
+_FACTORY = """
+def {p}factory():
+    {p}hits = 0
+
+    {async_}def {name}({signature}):
+        nonlocal {p}hits
+        {hot}
+        {p}entry = {p}index_get({p}hot, {p}missing)
+        if {p}entry is not {p}missing:
+            if {p}type({p}entry) is not {p}stored:
+                {p}hits += 1
+                return {p}entry
+            {p}expires_at = {p}entry.expires_at
+            if {p}expires_at is {p}never or {p}expires_at > {p}now():
+                if {p}touch is not None:
+                    {p}touch({p}entry)
+                {p}hits += 1
+                return {p}entry.value
+        return {await_}{p}call_bound({p}hot, {args}, {kwargs})
+
+    def {p}count(reset):
+        nonlocal {p}hits
+        hits = {p}hits
+        if reset:
+            {p}hits = 0
+        return hits
+
+    return {name}, {p}count
+"""
+
+
+class Compiled:
+    """A compiled wrapper, its hit counter, and how to point it at another binding's hot index."""
+
+    __slots__ = ("count", "scope", "wrapper")
+
+    def __init__(self, fn: Callable[..., Any], parameters: list[inspect.Parameter], call_bound: Any) -> None:
+        name = fn.__name__ if _usable_name(fn.__name__, parameters) else f"{PREFIX}wrapper"
+        source, defaults = render(name, parameters, is_async=inspect.iscoroutinefunction(fn))
+        filename = f"<cache_core wrapper of {fn.__module__}.{fn.__qualname__}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+        # The helpers are the globals of the wrapper's own namespace, not closure cells: a
+        # call copies every cell of its function into its frame, whether it uses it or not.
+        helpers = {
+            "call_bound": call_bound,
+            "missing": MISSING,
+            "stored": Stored,
+            "never": NEVER,
+            "simple": SIMPLE,
+            "type": type,
+            "component": hot_component,
+            "values": hot_values,
+            "hot_call": hot_call,
+            "index_get": _NO_INDEX.get,
+            "now": None,
+            "touch": None,
+        }
+        self.scope: dict[str, Any] = {PREFIX + key: helper for key, helper in helpers.items()}
+        self.scope.update(defaults)
+        exec(compile(source, filename, "exec"), self.scope)  # noqa: S102 - source built from identifiers only
+        self.wrapper, self.count = self.scope[f"{PREFIX}factory"]()
+
+    def point_at(self, index: HotIndex | None) -> None:
+        """Answer hits from ``index`` from now on (``None``: none; every call goes to the caller)."""
+        scope = self.scope
+        scope[f"{PREFIX}index_get"] = _NO_INDEX.get  # no hit answered while the rest changes
+        if index is not None:
+            scope[f"{PREFIX}now"], scope[f"{PREFIX}touch"] = index.now, index.touch
+            scope[f"{PREFIX}index_get"] = index.get
+
+
+def compile_wrapper(fn: Callable[..., Any], call_bound: Any) -> Compiled | None:
+    """A ``Compiled`` wrapper of ``fn`` calling ``call_bound(hot, args, kwargs)`` on what its index misses."""
+    parameters = compilable(fn)
+    if parameters is None:
+        return None
+    compiled = Compiled(fn, parameters, call_bound)
+    functools.update_wrapper(compiled.wrapper, fn)
+    return compiled
+
+
+def plain_wrapper(fn: Callable[..., Any], call: Any, *, is_async: bool) -> Callable[..., Any]:
+    """The wrapper of any other callable: ``*args, **kwargs`` handed to ``call(args, kwargs)``."""
+    if is_async:
+
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            return await call(args, kwargs)
+
+        return functools.wraps(fn)(async_wrapper)
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return call(args, kwargs)
+
+    return functools.wraps(fn)(wrapper)
+
+
+def _signature(parameters: list[inspect.Parameter]) -> tuple[str, dict[str, Any]]:
+    """The parameter list of the wrapper (no annotations; defaults as globals)."""
+    parts: list[str] = []
+    defaults: dict[str, Any] = {}
+    for position, parameter in enumerate(parameters):
+        kind = parameter.kind
+        if kind is _P.KEYWORD_ONLY and not any(q.kind is _P.VAR_POSITIONAL for q in parameters) and "*" not in parts:
+            parts.append("*")
+        if kind is _P.VAR_POSITIONAL:
+            text = f"*{parameter.name}"
+        elif kind is _P.VAR_KEYWORD:
+            text = f"**{parameter.name}"
+        elif parameter.default is _P.empty:
+            text = parameter.name
+        else:
+            default = f"{PREFIX}default_{position}"
+            defaults[default] = parameter.default
+            text = f"{parameter.name}={default}"
+        parts.append(text)
+        last_positional_only = kind is _P.POSITIONAL_ONLY and (
+            position + 1 == len(parameters) or parameters[position + 1].kind is not _P.POSITIONAL_ONLY
+        )
+        if last_positional_only:
+            parts.append("/")
+    return ", ".join(parts), defaults
+
+
+def _tuple(items: list[str]) -> str:
+    """The source of a tuple of ``items``."""
+    if len(items) == 1:
+        return f"({items[0]},)"
+    return f"({', '.join(items)})"
+
+
+def _usable_name(name: str, parameters: list[inspect.Parameter]) -> bool:
+    return (
+        name.isidentifier()
+        and not keyword.iskeyword(name)
+        and not name.startswith(PREFIX)
+        and name not in {p.name for p in parameters}
+    )
+
+
+__all__ = ["NOT_HOT", "Compiled", "compile_wrapper", "plain_wrapper", "render"]
