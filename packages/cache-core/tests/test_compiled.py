@@ -86,8 +86,9 @@ async def test_hits_come_from_the_index_and_are_counted(mode: str) -> None:
 
 async def test_an_entry_enters_the_index_on_its_second_use(mode: str) -> None:
     """A key used once costs the hot index nothing: it is added on its first hit."""
-    get_user, _ = make(mode, DictCache())
-    index = get_user._cache_state.index  # type: ignore[attr-defined]
+    backend = DictCache()
+    get_user, _ = make(mode, backend)
+    (index,) = backend.nonblocking._indexes["default"].values()  # the function's hot index
     await call(get_user, 1)
     assert len(index) == 0
     await call(get_user, 1)

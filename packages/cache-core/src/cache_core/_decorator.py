@@ -163,10 +163,11 @@ def check_backend(backend: object) -> AnyBackend:
 class _Member:
     """One decorated function in a slot: its plan, its caller and its compiled wrapper, if any."""
 
-    __slots__ = ("__weakref__", "caller", "compiled", "plan")
+    __slots__ = ("__weakref__", "caller", "compiled", "plan", "slot")
 
-    def __init__(self, plan: CallPlan, caller: Caller, compiled: Compiled | None) -> None:
+    def __init__(self, plan: CallPlan, caller: Caller, compiled: Compiled | None, slot: Slot) -> None:
         self.plan, self.caller, self.compiled = plan, caller, compiled
+        self.slot = slot  # a slot lives as long as a function decorated into it
 
     def bind(self, backend: AnyBackend) -> None:
         binding = self.caller.bind(backend)
@@ -189,7 +190,7 @@ def decorate(fn: Any, *, slot: Slot, options: CacheOptions) -> Any:
     plan.check_mode(backend)
     caller: Caller = AsyncCaller(plan, backend) if plan.is_async else SyncCaller(plan, backend)
     compiled = compile_wrapper(fn, caller.call_bound) if plan.keys.canonical_key is not None else None
-    member = _Member(plan, caller, compiled)
+    member = _Member(plan, caller, compiled, slot)
     if compiled is not None:
         compiled.point_at(caller.binding.index)
         wrapper = compiled.wrapper

@@ -180,8 +180,7 @@ class SyncDictCache(Backend):
         known = self._writers.get(namespace)
         if known is not None:
             return known
-        space = self._space(namespace)
-        lock, now, order, drop = self._lock, self.clock.now, self._order, self._drop_entry
+        space, now, order = self._space(namespace), self.clock.now, self._order
 
         def write(key: str, value: Any, seconds: float | None) -> None:
             if self._closed:
@@ -189,35 +188,41 @@ class SyncDictCache(Backend):
             # A new bare entry (no expiry, no LRU order to keep): one atomic dict
             # operation, no lock. Anything else takes the lock.
             if seconds is None and order is None and space.setdefault(key, value) is value:
-                return
-            if seconds is not None and seconds <= 0:  # nothing would be kept
+                pass
+            elif seconds is not None and seconds <= 0:  # nothing would be kept
                 self._discard(namespace, key)
                 return
-            lock.acquire()
-            try:
-                if seconds is None and order is None:
-                    entry: Any = value
-                else:
-                    expires_at = NEVER if seconds is None else now() + seconds
-                    entry = Stored(value, expires_at, namespace, key)
-                old = space.get(key, MISSING)
-                space[key] = entry
-                if old is not MISSING:
-                    drop(namespace, old)
-                if seconds is not None:
-                    self._has_expiring = True
-                if order is not None:
-                    order[entry] = None
-                    while len(order) > self.maxsize:  # type: ignore[operator]
-                        evicted = order.popitem(last=False)[0]
-                        self._drop(evicted.namespace, evicted.key)
-            finally:
-                lock.release()
+            else:
+                self._replace(namespace, space, key, value, seconds)
             if self._has_expiring and now() >= self._next_sweep:
                 self._remove_expired(now())
 
         self._writers[namespace] = write
         return write
+
+    def _replace(self, namespace: str, space: dict[str, Any], key: str, value: Any, seconds: float | None) -> None:
+        """Store an entry that needs the lock: replacing one, expiring, or under ``maxsize``."""
+        order, lock = self._order, self._lock
+        lock.acquire()
+        try:
+            if seconds is None and order is None:
+                entry: Any = value
+            else:
+                expires_at = NEVER if seconds is None else self.clock.now() + seconds
+                entry = Stored(value, expires_at, namespace, key)
+            old = space.get(key, MISSING)
+            space[key] = entry
+            if old is not MISSING:
+                self._drop_entry(namespace, old)
+            if seconds is not None:
+                self._has_expiring = True
+            if order is not None:
+                order[entry] = None
+                while len(order) > self.maxsize:  # type: ignore[operator]
+                    evicted = order.popitem(last=False)[0]
+                    self._drop(evicted.namespace, evicted.key)
+        finally:
+            lock.release()
 
     def hot_index(self, namespace: str, limit: int) -> HotIndex:
         """A new ``HotIndex`` over ``namespace`` that this backend keeps true."""
