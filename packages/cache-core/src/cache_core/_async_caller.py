@@ -18,12 +18,11 @@ from typing import Any
 from ._errors import BackendError
 from ._flights import AsyncFlights, asleep
 from ._hotkeys import NOT_HOT
-from ._plan import AnyBackend, Binding, CallPlan
+from ._plan import Binding, CallPlan
 from ._policy import MISSING
-from ._storage import AsyncStorage
+from ._storage import AnyBackend, AsyncStorage
 
 # unasync: AsyncCaller -> SyncCaller, AsyncFlights -> SyncFlights, AsyncStorage -> SyncStorage, asleep -> sleep
-
 
 
 class _Found:

@@ -35,7 +35,7 @@ class SyncFlights:
     def share(self, key: str, compute: Callable[..., Any], *args: Any) -> Any:
         # dict.setdefault and dict.pop are atomic: registering and retiring a flight
         # needs no lock of its own.
-        flight = [get_ident(), False, None, None, False]
+        flight: list[Any] = [get_ident(), False, None, None, False]
         running = self._flights.setdefault(key, flight)
         if running is not flight:
             if running[_THREAD] == get_ident():  # the same thread recursing on its own key

@@ -25,6 +25,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 R = TypeVar("R")
 T = TypeVar("T")
 
+
 class Cache:
     """A backend plus default options; decorate with ``@cache`` / ``@cache(...)``.
 

@@ -116,7 +116,7 @@ def _not_hot(value: Any) -> Any:
     return NOT_HOT
 
 
-def _classify(kind: type) -> _Component:
+def _classify(kind: type) -> _Component:  # noqa: PLR0911 - one return per kind of value
     """How values of exactly ``kind`` become components."""
     if kind is float:
         return _float
@@ -138,6 +138,6 @@ def _classify(kind: type) -> _Component:
     by_identity = kind.__eq__ is object.__eq__  # type: ignore[comparison-overlap]
     if issubclass(kind, enum.Enum):  # members are singletons; IntEnum and the like compare as values
         return _itself if by_identity else _not_hot
-    if by_identity and kind.__hash__ is object.__hash__ and kind.__repr__ is object.__repr__:  # type: ignore[comparison-overlap]
+    if by_identity and kind.__hash__ is object.__hash__ and kind.__repr__ is object.__repr__:
         return _itself
     return _not_hot

@@ -297,7 +297,9 @@ class SyncDictCache(Backend):
         for namespace, entry in doomed:
             self._drop(namespace, entry.key, entry)
         self._has_expiring = any(
-            type(entry) is Stored and entry.expires_at is not NEVER for space in self._values.values() for entry in space.values()
+            type(entry) is Stored and entry.expires_at is not NEVER
+            for space in self._values.values()
+            for entry in space.values()
         )
         return len(doomed)
 

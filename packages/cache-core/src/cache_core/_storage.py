@@ -57,35 +57,44 @@ class SyncStorage:
 class AsyncStorage:
     """A namespace of a backend, for ``async def`` functions (which may use sync backends too)."""
 
-    __slots__ = ("awaits", "backend", "namespace", "serializer")
+    __slots__ = ("backend", "namespace", "serializer", "sync")
 
     def __init__(self, backend: AnyBackend, namespace: str, serializer: Serializer | None) -> None:
         self.backend, self.namespace, self.serializer = backend, namespace, serializer
-        self.awaits = isinstance(backend, AsyncBackend)
+        self.sync: Backend | None = backend if isinstance(backend, Backend) else None
+
+    def _async(self) -> AsyncBackend:
+        return self.backend  # type: ignore[return-value]  # not sync, so async: check_backend allows only the two
 
     async def lookup(self, key: str) -> Any:
-        found = self.backend._lookup(self.namespace, key, serializer=self.serializer)
-        return await found if self.awaits else found
+        if self.sync is not None:
+            return self.sync._lookup(self.namespace, key, serializer=self.serializer)
+        return await self._async()._lookup(self.namespace, key, serializer=self.serializer)
 
     async def store(self, key: str, value: Any, seconds: float | None) -> None:
-        done = self.backend._store(self.namespace, key, value, seconds, serializer=self.serializer)
-        if self.awaits:
-            await done
+        if self.sync is not None:
+            self.sync._store(self.namespace, key, value, seconds, serializer=self.serializer)
+        else:
+            await self._async()._store(self.namespace, key, value, seconds, serializer=self.serializer)
 
     async def try_lock(self, key: str, seconds: float) -> str | None:
-        token = self.backend._try_lock(self.namespace, key, seconds)
-        return await token if self.awaits else token  # type: ignore[no-any-return,misc]
+        if self.sync is not None:
+            return self.sync._try_lock(self.namespace, key, seconds)
+        return await self._async()._try_lock(self.namespace, key, seconds)
 
     async def unlock(self, key: str, token: str) -> None:
-        done = self.backend._unlock(self.namespace, key, token)
-        if self.awaits:
-            await done  # type: ignore[misc]
+        if self.sync is not None:
+            self.sync._unlock(self.namespace, key, token)
+        else:
+            await self._async()._unlock(self.namespace, key, token)
 
     async def remove(self, key: str) -> bool:
-        removed = self.backend.remove(key, namespace=self.namespace)
-        return await removed if self.awaits else removed  # type: ignore[no-any-return,misc]
+        if self.sync is not None:
+            return self.sync.remove(key, namespace=self.namespace)
+        return await self._async().remove(key, namespace=self.namespace)
 
     async def clear(self) -> None:
-        done = self.backend.clear(self.namespace)
-        if self.awaits:
-            await done  # type: ignore[misc]
+        if self.sync is not None:
+            self.sync.clear(self.namespace)
+        else:
+            await self._async().clear(self.namespace)

@@ -19,9 +19,9 @@ from typing import Any
 from ._errors import BackendError
 from ._flights import SyncFlights, sleep
 from ._hotkeys import NOT_HOT
-from ._plan import AnyBackend, Binding, CallPlan
+from ._plan import Binding, CallPlan
 from ._policy import MISSING
-from ._storage import SyncStorage
+from ._storage import AnyBackend, SyncStorage
 
 
 class _Found:

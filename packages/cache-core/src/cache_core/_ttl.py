@@ -108,7 +108,9 @@ class TTLPlan:
     seconds: float | None = None
     per_entry: TTLResolver | None = None
 
-    def resolve(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], value: Any) -> float | None:
+    def resolve(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], value: Any
+    ) -> float | None:
         """The TTL in seconds of the entry storing ``value`` for this call."""
         if self.per_entry is None:
             return self.seconds

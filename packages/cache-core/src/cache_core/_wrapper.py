@@ -61,7 +61,8 @@ def render(name: str, parameters: list[inspect.Parameter], *, is_async: bool) ->
     star = next((q.name for q in parameters if q.kind is _P.VAR_POSITIONAL), None)
     double_star = next((q.name for q in parameters if q.kind is _P.VAR_KEYWORD), None)
     args = _tuple([*positional, *([f"*{star}"] if star else [])])
-    kwargs = "{" + ", ".join([*(f"{k!r}: {k}" for k in keyword_only), *([f"**{double_star}"] if double_star else [])]) + "}"
+    named = [f"{k!r}: {k}" for k in keyword_only] + ([f"**{double_star}"] if double_star else [])
+    kwargs = "{" + ", ".join(named) + "}"
     if star or double_star:
         hot = f"{p}args = {args}\n        {p}kwargs = {kwargs}\n        {p}hot = {p}hot_call({p}args, {p}kwargs)"
         args, kwargs = f"{p}args", f"{p}kwargs"
