@@ -14,8 +14,8 @@ equality to another component implies that the two print alike.
 - tuples of faithful components, tagged; frozen dataclasses as their class and all
   their fields (their ``repr`` is made of the fields);
 - objects that compare, hash and print by identity (``object``'s own ``__eq__``,
-  ``__hash__`` and ``__repr__``, and plain ``Enum`` members) stand for themselves: such
-  an object equals only itself, and its key is its identity token.
+  ``__hash__`` and ``__repr__``), classes, and plain ``Enum`` members stand for
+  themselves: such an object equals only itself, and its key never changes.
 
 Anything else (lists, dicts, sets, subclasses of the builtins, objects with their own
 ``__eq__`` or ``__repr__``, ``__cache_key__``) has no hot key; those calls build their
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import operator
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -50,7 +51,6 @@ NOT_HOT: Final = _Tag("not hot")  # returned for arguments that have no faithful
 _FLOAT: Final = _Tag("float")
 _BOOL: Final = _Tag("bool")
 _TUPLE: Final = _Tag("tuple")
-_KEYWORDS: Final = _Tag("keywords")
 
 _Component = Callable[[Any], Any]
 _components: dict[type, _Component] = {}  # by exact type; bounded by _MOST_TYPES
@@ -73,6 +73,8 @@ def hot_component(value: Any) -> Any:
 
 def hot_values(values: tuple[Any, ...]) -> Any:
     """The hot key of a fixed number of arguments: their components, or ``NOT_HOT``."""
+    if set(map(type, values)) <= SIMPLE:  # the common case, without a call per value
+        return values
     parts = []
     for value in values:
         part = hot_component(value)
@@ -83,14 +85,17 @@ def hot_values(values: tuple[Any, ...]) -> Any:
 
 
 def hot_call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """The hot key of a call in canonical form whose arity varies (``*args``/``**kwargs``)."""
-    key = hot_values(args)
-    if key is NOT_HOT or not kwargs:
-        return key
-    named = hot_values(tuple(kwargs[name] for name in sorted(kwargs)))
-    if named is NOT_HOT:
-        return NOT_HOT
-    return (*key, _KEYWORDS, *sorted(kwargs), *named)
+    """The hot key of a call in canonical form whose arity varies (``*args``/``**kwargs``).
+
+    The names of the keyword arguments come first, as one tuple, so the key tells where
+    the positional arguments end.
+    """
+    if not kwargs:
+        key = hot_values(args)
+        return key if key is NOT_HOT else ((), *key)
+    names = tuple(sorted(kwargs))
+    key = hot_values(args + tuple([kwargs[name] for name in names]))
+    return key if key is NOT_HOT else (names, *key)
 
 
 def _float(value: float) -> Any:
@@ -104,6 +109,8 @@ def _bool(value: bool) -> Any:
 
 
 def _tuple(value: tuple[Any, ...]) -> Any:
+    if set(map(type, value)) <= SIMPLE:  # the common tuple, without a call per item
+        return (_TUPLE, *value)
     parts = hot_values(value)
     return NOT_HOT if parts is NOT_HOT else (_TUPLE, *parts)
 
@@ -128,15 +135,18 @@ def _classify(kind: type) -> _Component:  # noqa: PLR0911 - one return per kind 
         return _not_hot
     params = getattr(kind, "__dataclass_params__", None)
     if params is not None and params.frozen and params.eq:
-        names = tuple(field.name for field in dataclasses.fields(kind))
+        names = [field.name for field in dataclasses.fields(kind)]
+        fields_of = operator.attrgetter(*names, names[0]) if names else None  # two names at least: a tuple
 
         def frozen_dataclass(value: Any) -> Any:
-            parts = hot_values(tuple(getattr(value, name) for name in names))
+            parts = hot_values(fields_of(value)[:-1]) if fields_of is not None else ()
             return NOT_HOT if parts is NOT_HOT else (kind, *parts)
 
         return frozen_dataclass
     by_identity = kind.__eq__ is object.__eq__  # type: ignore[comparison-overlap]
     if issubclass(kind, enum.Enum):  # members are singletons; IntEnum and the like compare as values
+        return _itself if by_identity else _not_hot
+    if issubclass(kind, type):  # classes (a classmethod's first argument) are singletons too
         return _itself if by_identity else _not_hot
     if by_identity and kind.__hash__ is object.__hash__ and kind.__repr__ is object.__repr__:
         return _itself
