@@ -71,8 +71,14 @@ def render(name: str, parameters: list[inspect.Parameter], *, is_async: bool) ->
     elif len(fixed) == 1:
         hot = f"{p}hot = {fixed[0]} if {p}type({fixed[0]}) in {p}simple else {p}component({fixed[0]})"
     else:
-        guard = " and ".join(f"{p}type({n}) in {p}simple" for n in fixed)
-        hot = f"{p}hot = {_tuple(fixed)} if {guard} else {p}values({_tuple(fixed)})"
+        checks = [f"{p}type({n}) in {p}simple" for n in fixed]
+        hot = f"{p}hot = {_tuple(fixed)} if {' and '.join(checks)} else {p}values({_tuple(fixed)})"
+        if len(hot) > 110:  # one check per line, within the line length the tests lint with
+            guard = "\n            and ".join(checks)
+            hot = (
+                f"if (\n            {guard}\n        ):\n            {p}hot = {_tuple(fixed)}\n"
+                f"        else:\n            {p}hot = {p}values({_tuple(fixed)})"
+            )
     source = _FACTORY.format(
         p=p,
         name=name,
