@@ -4,8 +4,8 @@
 dropped, the paired primitives renamed): the path of a call, its miss path and the
 lock are written once, here.
 
-The path of a call: the key (``call``: as the caller passed the arguments;
-``call_bound``: in canonical form, from a compiled wrapper), a read, and on a miss
+The path of a call: the key (``call`` makes it from the arguments as passed; a
+compiled wrapper from the canonical ones), ``fetch``: a read, and on a miss
 single flight (``AsyncFlights``) around ``compute``: run the function (under the
 cross-process lock when the binding has one), resolve the TTL, store. Backend
 failures go to ``CallPlan.failed`` (fail-open, or raise).
@@ -54,13 +54,15 @@ class AsyncCaller:
         """A call as the caller made it."""
         return await self.fetch(self.plan.keys.key(args, kwargs), NOT_HOT, args, kwargs)
 
-    async def call_bound(self, hot: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """A call in canonical form whose hot index did not answer; ``hot`` is its hot key or ``NOT_HOT``."""
-        return await self.fetch(self.plan.keys.canonical_key(args, kwargs), hot, args, kwargs)  # type: ignore[misc]
-
     async def fetch(self, key: str, hot: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """The cached value of ``key``, or the function's result, computed once and stored."""
-        value = await self.read(key)
+        """The cached value of ``key``, or the function's result, computed once and stored.
+
+        ``hot`` is the call's hot key (``NOT_HOT`` if it has none): a hit is remembered
+        under it in the hot index, so an entry is indexed from its second use on.
+        """
+        read = self.binding.read
+        # Performance over tidiness: in-process storage is read here, not through read().
+        value = read(key) if read is not None else await self.read(key)
         if value is not MISSING:
             self.plan.hits += 1
             index = self.binding.index
@@ -92,7 +94,8 @@ class AsyncCaller:
     async def keep(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any], value: Any) -> None:
         """Resolve the TTL and store ``value``, failing open."""
         plan, binding = self.plan, self.binding
-        seconds = plan.ttl.resolve(plan.fn, args, kwargs, value)
+        ttl = plan.ttl
+        seconds = ttl.seconds if ttl.per_entry is None else ttl.per_entry(plan.fn, args, kwargs, value)
         try:
             if binding.write is not None:  # in-process storage: called directly
                 binding.write(key, value, seconds)

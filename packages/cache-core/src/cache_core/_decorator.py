@@ -189,7 +189,8 @@ def decorate(fn: Any, *, slot: Slot, options: CacheOptions) -> Any:
     backend = slot.backend
     plan.check_mode(backend)
     caller: Caller = AsyncCaller(plan, backend) if plan.is_async else SyncCaller(plan, backend)
-    compiled = compile_wrapper(fn, caller.call_bound) if plan.keys.canonical_key is not None else None
+    canonical_key = plan.keys.canonical_key
+    compiled = compile_wrapper(fn, canonical_key, caller.fetch) if canonical_key is not None else None
     member = _Member(plan, caller, compiled, slot)
     if compiled is not None:
         compiled.point_at(caller.binding.index)

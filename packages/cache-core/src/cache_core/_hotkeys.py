@@ -30,9 +30,14 @@ import operator
 from collections.abc import Callable
 from typing import Any, Final
 
-#: Types that are their own faithful component. The compiled wrappers test an argument
-#: against this set inline, before they call ``hot_component`` for anything else.
-SIMPLE: Final[frozenset[type]] = frozenset({str, int, bytes, type(None)})
+_BUILTIN_SIMPLE: Final = (str, int, bytes, type(None))
+#: Types whose values are their own faithful component: the builtins above, plus every
+#: class found to compare, hash and print by identity (added when first classified, so
+#: ``self`` and ``cls`` arguments take the same inline path as an ``int``). The compiled
+#: wrappers test an argument against this set inline, before they call
+#: ``hot_component`` for anything else. Performance over tidiness: a module-level set
+#: that grows (``set.add`` is atomic), emptied back to the builtins with ``_components``.
+SIMPLE: Final[set[type]] = set(_BUILTIN_SIMPLE)
 
 
 class _Tag:
@@ -67,7 +72,10 @@ def hot_component(value: Any) -> Any:
         component = _classify(kind)
         if len(_components) >= _MOST_TYPES:
             _components.clear()
+            SIMPLE.intersection_update(_BUILTIN_SIMPLE)
         _components[kind] = component
+        if component is _itself:
+            SIMPLE.add(kind)
     return component(value)
 
 
@@ -85,17 +93,20 @@ def hot_values(values: tuple[Any, ...]) -> Any:
 
 
 def hot_call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """The hot key of a call in canonical form whose arity varies (``*args``/``**kwargs``).
+    """The hot key of a call in canonical form that has ``**kwargs``.
 
-    The names of the keyword arguments come first, as one tuple, so the key tells where
-    the positional arguments end.
+    The positional arguments (their components) as one tuple, then the keyword
+    arguments as ``(name, component)`` pairs in the order given: ``f(a=1, b=2)`` and
+    ``f(b=2, a=1)`` get two hot keys for their one cache key, which costs the index a
+    slot and nothing else.
     """
-    if not kwargs:
-        key = hot_values(args)
-        return key if key is NOT_HOT else ((), *key)
-    names = tuple(sorted(kwargs))
-    key = hot_values(args + tuple([kwargs[name] for name in names]))
-    return key if key is NOT_HOT else (names, *key)
+    positional = hot_values(args)
+    if positional is NOT_HOT or not kwargs:
+        return positional
+    if set(map(type, kwargs.values())) <= SIMPLE:
+        return (positional, *kwargs.items())
+    named = hot_values(tuple(kwargs.values()))
+    return NOT_HOT if named is NOT_HOT else (positional, *zip(kwargs, named))
 
 
 def _float(value: float) -> Any:

@@ -6,7 +6,7 @@ a plain Python function with the default key maker, ``render`` writes the source
 wrapper with the function's own parameters instead (defaults, keyword-only, ``*args``
 and ``**kwargs`` included), so Python binds the call and the wrapper starts with the
 arguments in canonical form. It does one thing before it hands the call to the caller
-(``call_bound``, the one call path): answer a hit from the hot index (hot key ->
+(``fetch``, the one call path): answer a hit from the hot index (hot key ->
 entry, see ``_hotkeys`` and ``HotIndex``), checking the entry's expiry and LRU order.
 Every miss, and every call the index cannot answer, goes to the caller.
 
@@ -63,9 +63,12 @@ def render(name: str, parameters: list[inspect.Parameter], *, is_async: bool) ->
     args = _tuple([*positional, *([f"*{star}"] if star else [])])
     named = [f"{k!r}: {k}" for k in keyword_only] + ([f"**{double_star}"] if double_star else [])
     kwargs = "{" + ", ".join(named) + "}"
-    if star or double_star:
+    if double_star:
         hot = f"{p}args = {args}\n        {p}kwargs = {kwargs}\n        {p}hot = {p}hot_call({p}args, {p}kwargs)"
         args, kwargs = f"{p}args", f"{p}kwargs"
+    elif star:  # a fixed number of keyword-only arguments follows the positional ones
+        every = _tuple([*positional, f"*{star}", *keyword_only])
+        hot = f"{p}hot = {p}values({every})"
     elif not fixed:
         hot = f"{p}hot = ()"
     elif len(fixed) == 1:
@@ -79,7 +82,9 @@ def render(name: str, parameters: list[inspect.Parameter], *, is_async: bool) ->
                 f"if (\n            {guard}\n        ):\n            {p}hot = {_tuple(fixed)}\n"
                 f"        else:\n            {p}hot = {p}values({_tuple(fixed)})"
             )
+    bind = "" if double_star else f"{p}args = {args}\n        {p}kwargs = {kwargs}\n        "
     source = _FACTORY.format(
+        bind=bind,
         p=p,
         name=name,
         async_="async " if is_async else "",
@@ -110,7 +115,7 @@ def {p}factory():
                     {p}touch({p}entry)
                 {p}hits += 1
                 return {p}entry.value
-        return {await_}{p}call_bound({p}hot, {args}, {kwargs})
+        {bind}return {await_}{p}fetch({p}key({p}args, {p}kwargs), {p}hot, {p}args, {p}kwargs)
 
     def {p}count(reset):
         nonlocal {p}hits
@@ -128,7 +133,7 @@ class Compiled:
 
     __slots__ = ("count", "scope", "wrapper")
 
-    def __init__(self, fn: Callable[..., Any], parameters: list[inspect.Parameter], call_bound: Any) -> None:
+    def __init__(self, fn: Callable[..., Any], parameters: list[inspect.Parameter], key: Any, fetch: Any) -> None:
         name = fn.__name__ if _usable_name(fn.__name__, parameters) else f"{PREFIX}wrapper"
         source, defaults = render(name, parameters, is_async=inspect.iscoroutinefunction(fn))
         filename = f"<cache_core wrapper of {fn.__module__}.{fn.__qualname__}>"
@@ -136,7 +141,8 @@ class Compiled:
         # The helpers are the globals of the wrapper's own namespace, not closure cells: a
         # call copies every cell of its function into its frame, whether it uses it or not.
         helpers = {
-            "call_bound": call_bound,
+            "key": key,
+            "fetch": fetch,
             "missing": MISSING,
             "stored": Stored,
             "never": NEVER,
@@ -163,12 +169,15 @@ class Compiled:
             scope[f"{PREFIX}index_get"] = index.get
 
 
-def compile_wrapper(fn: Callable[..., Any], call_bound: Any) -> Compiled | None:
-    """A ``Compiled`` wrapper of ``fn`` calling ``call_bound(hot, args, kwargs)`` on what its index misses."""
+def compile_wrapper(fn: Callable[..., Any], key: Any, fetch: Any) -> Compiled | None:
+    """A ``Compiled`` wrapper of ``fn``; what its index misses goes to ``fetch(key(args, kwargs), hot, args, kwargs)``.
+
+    ``key`` takes the call in canonical form; ``fetch`` is the caller's.
+    """
     parameters = compilable(fn)
     if parameters is None:
         return None
-    compiled = Compiled(fn, parameters, call_bound)
+    compiled = Compiled(fn, parameters, key, fetch)
     functools.update_wrapper(compiled.wrapper, fn)
     return compiled
 
