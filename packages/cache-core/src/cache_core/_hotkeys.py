@@ -106,7 +106,7 @@ def hot_call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     if set(map(type, kwargs.values())) <= SIMPLE:
         return (positional, *kwargs.items())
     named = hot_values(tuple(kwargs.values()))
-    return NOT_HOT if named is NOT_HOT else (positional, *zip(kwargs, named))
+    return NOT_HOT if named is NOT_HOT else (positional, *zip(kwargs, named, strict=True))
 
 
 def _float(value: float) -> Any:
