@@ -46,7 +46,7 @@ def _source(parameters: str, is_async: bool) -> str:
     assert found is not None
     source, defaults = render("sample", found, is_async=is_async)
     # The names the factory finds in its namespace at run time, declared for the linter.
-    helpers = ["key", "fetch", "missing", "stored", "never", "simple", "type", "component", "values", "hot_call"]
+    helpers = ["key", "fetch", "missing", "stored", "never", "simple", "type", "set", "map", "component", "values", "hot_call"]
     helpers += ["index_get", "now", "touch"]
     header = "".join(f"{PREFIX}{name} = None\n" for name in helpers)
     header += "".join(f"{name} = None\n" for name in defaults)

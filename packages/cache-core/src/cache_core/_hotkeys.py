@@ -67,6 +67,8 @@ def hot_component(value: Any) -> Any:
     kind = type(value)
     if kind in SIMPLE:
         return value
+    if kind is tuple and set(map(type, value)) <= SIMPLE:  # the common tuple, without another call
+        return (_TUPLE, *value)
     component = _components.get(kind)
     if component is None:
         component = _classify(kind)
@@ -150,7 +152,11 @@ def _classify(kind: type) -> _Component:  # noqa: PLR0911 - one return per kind 
         fields_of = operator.attrgetter(*names, names[0]) if names else None  # two names at least: a tuple
 
         def frozen_dataclass(value: Any) -> Any:
-            parts = hot_values(fields_of(value)[:-1]) if fields_of is not None else ()
+            if fields_of is None:
+                return (kind,)
+            parts = fields_of(value)[:-1]
+            if not set(map(type, parts)) <= SIMPLE:
+                parts = hot_values(parts)
             return NOT_HOT if parts is NOT_HOT else (kind, *parts)
 
         return frozen_dataclass

@@ -69,6 +69,8 @@ def render(name: str, parameters: list[inspect.Parameter], *, is_async: bool) ->
     elif star:  # a fixed number of keyword-only arguments follows the positional ones
         every = _tuple([*positional, f"*{star}", *keyword_only])
         hot = f"{p}hot = {p}values({every})"
+        if not positional and not keyword_only:  # the arguments are the hot key, checked inline
+            hot = f"{p}hot = {star} if {p}set({p}map({p}type, {star})) <= {p}simple else {p}values({star})"
     elif not fixed:
         hot = f"{p}hot = ()"
     elif len(fixed) == 1:
@@ -148,6 +150,8 @@ class Compiled:
             "never": NEVER,
             "simple": SIMPLE,
             "type": type,
+            "set": set,
+            "map": map,
             "component": hot_component,
             "values": hot_values,
             "hot_call": hot_call,
