@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from cache_core import SyncDictCache, cached
-from cache_core._wrapper import PREFIX, compilable, render
+from cache_core._wrapper import HELPER_NAMES, PREFIX, compilable, render
 
 # Each sample: its parameter list, and calls (args, kwargs) it accepts.
 SAMPLES: dict[str, tuple[str, list[tuple[tuple[Any, ...], dict[str, Any]]]]] = {
@@ -46,9 +46,7 @@ def _source(parameters: str, is_async: bool) -> str:
     assert found is not None
     source, defaults = render("sample", found, is_async=is_async)
     # The names the factory finds in its namespace at run time, declared for the linter.
-    helpers = ["key", "fetch", "missing", "stored", "never", "simple", "type", "set", "map", "component", "values", "hot_call"]
-    helpers += ["index_get", "now", "touch"]
-    header = "".join(f"{PREFIX}{name} = None\n" for name in helpers)
+    header = "".join(f"{PREFIX}{name} = None\n" for name in HELPER_NAMES)
     header += "".join(f"{name} = None\n" for name in defaults)
     return header + source
 

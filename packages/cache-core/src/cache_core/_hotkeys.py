@@ -154,7 +154,7 @@ def _classify(kind: type) -> _Component:  # noqa: PLR0911 - one return per kind 
         def frozen_dataclass(value: Any) -> Any:
             if fields_of is None:
                 return (kind,)
-            parts = fields_of(value)[:-1]
+            parts: Any = fields_of(value)[:-1]
             if not set(map(type, parts)) <= SIMPLE:
                 parts = hot_values(parts)
             return NOT_HOT if parts is NOT_HOT else (kind, *parts)

@@ -142,24 +142,8 @@ class Compiled:
         linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
         # The helpers are the globals of the wrapper's own namespace, not closure cells: a
         # call copies every cell of its function into its frame, whether it uses it or not.
-        helpers = {
-            "key": key,
-            "fetch": fetch,
-            "missing": MISSING,
-            "stored": Stored,
-            "never": NEVER,
-            "simple": SIMPLE,
-            "type": type,
-            "set": set,
-            "map": map,
-            "component": hot_component,
-            "values": hot_values,
-            "hot_call": hot_call,
-            "index_get": _NO_INDEX.get,
-            "now": None,
-            "touch": None,
-        }
-        self.scope: dict[str, Any] = {PREFIX + key: helper for key, helper in helpers.items()}
+        helpers = _helpers(key, fetch)
+        self.scope: dict[str, Any] = {PREFIX + name: helper for name, helper in helpers.items()}
         self.scope.update(defaults)
         exec(compile(source, filename, "exec"), self.scope)  # noqa: S102 - source built from identifiers only
         self.wrapper, self.count = self.scope[f"{PREFIX}factory"]()
@@ -171,6 +155,31 @@ class Compiled:
         if index is not None:
             scope[f"{PREFIX}now"], scope[f"{PREFIX}touch"] = index.now, index.touch
             scope[f"{PREFIX}index_get"] = index.get
+
+
+def _helpers(key: Any, fetch: Any) -> dict[str, Any]:
+    """The globals a rendered wrapper reads, by name without the prefix (``point_at`` sets the last three)."""
+    return {
+        "key": key,
+        "fetch": fetch,
+        "missing": MISSING,
+        "stored": Stored,
+        "never": NEVER,
+        "simple": SIMPLE,
+        "type": type,
+        "set": set,
+        "map": map,
+        "component": hot_component,
+        "values": hot_values,
+        "hot_call": hot_call,
+        "index_get": _NO_INDEX.get,
+        "now": None,
+        "touch": None,
+    }
+
+
+#: The names of those globals.
+HELPER_NAMES: tuple[str, ...] = tuple(_helpers(None, None))
 
 
 def compile_wrapper(fn: Callable[..., Any], key: Any, fetch: Any) -> Compiled | None:
