@@ -1,8 +1,9 @@
 """The two drivers made to look alike, and the one blocking step both backends share.
 
-``_async_sqlite.py`` is written against aiosqlite; ``scripts/unasync.py`` turns it into
-``_sync_sqlite.py`` by dropping ``await`` and renaming ``AsyncConnection``/``connect_async``
-to ``SyncConnection``/``connect_sync``, so the sqlite3 side offers the same calls.
+``_async_sqlite.py`` is written against ``AsyncConnection`` (aiosqlite, with concurrent reads
+coalesced); ``scripts/unasync.py`` turns it into ``_sync_sqlite.py`` by dropping ``await`` and
+renaming ``AsyncConnection``/``connect_async`` to ``SyncConnection``/``connect_sync``, so the
+sqlite3 side offers the same calls.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class SyncConnection(sqlite3.Connection):
     call at a time: sqlite3 leaves serializing a shared connection to its user.
     """
 
+    _statement: Callable[[str, str], Statement]  # Queries.get, set by connect_sync
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._lock = threading.Lock()
@@ -37,7 +40,6 @@ class SyncConnection(sqlite3.Connection):
         # lookup by primary key, so fetchone() steps to the end: the statement is reset and no
         # snapshot is left open to hold back WAL checkpoints.
         self._reader = self.cursor()
-        self._statement: Callable[[str, str], Statement] = _unprepared
 
     def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
         """Run a statement that returns no rows (its cursor is used for ``rowcount``)."""
@@ -62,10 +64,6 @@ class SyncConnection(sqlite3.Connection):
     def close(self) -> None:
         with self._lock:
             super().close()
-
-
-def _unprepared(namespace: str, key: str) -> Statement:
-    raise AssertionError("connect_sync() prepares every connection's reads")  # pragma: no cover
 
 
 class _Reads:
