@@ -7,7 +7,7 @@ from ._async_backend import AsyncBackend
 from ._breaker import BackendUnavailableError, CircuitBreaker
 from ._clock import Clock, SystemClock
 from ._coder import Coder, JsonSerializer, coder, decoder, encoder
-from ._decorator import AsyncCachedFunction, CachedFunction, CacheInfo, cached
+from ._decorator import AsyncCachedFunction, CachedFunction, CacheInfo, cached, cached_many
 from ._errors import (
     BackendClosedError,
     BackendError,
@@ -90,6 +90,7 @@ __all__ = [
     "ValueTooLargeError",
     "cache",
     "cached",
+    "cached_many",
     "coder",
     "decoder",
     "encoder",

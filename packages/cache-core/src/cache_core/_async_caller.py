@@ -13,16 +13,22 @@ failures go to ``CallPlan.failed`` (fail-open, or raise).
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
+from time import perf_counter
 from typing import Any
 
 from ._errors import BackendError
-from ._flights import AsyncFlights, asleep
+from ._flights import AsyncFlights, AsyncRefresher, asleep
 from ._hotkeys import NOT_HOT
-from ._plan import Binding, CallPlan
+from ._plan import FRESH, REFRESH_EARLY, STALE, STALE_IF_ERROR, Binding, CallPlan
 from ._policy import MISSING
 from ._storage import AnyBackend, AsyncStorage
 
 # unasync: AsyncCaller -> SyncCaller, AsyncFlights -> SyncFlights, AsyncStorage -> SyncStorage, asleep -> sleep
+# unasync: AsyncRefresher -> SyncRefresher
+
+logger = logging.getLogger("cache_core")
 
 
 class _Found:
@@ -37,11 +43,12 @@ class _Found:
 class AsyncCaller:
     """Runs the calls of one decorated function (see the module docstring)."""
 
-    __slots__ = ("binding", "flights", "plan")
+    __slots__ = ("binding", "flights", "plan", "refresher")
 
     def __init__(self, plan: CallPlan, backend: AnyBackend) -> None:
         self.plan = plan
         self.flights = AsyncFlights()
+        self.refresher = AsyncRefresher()
         self.binding: Binding[AsyncStorage] = self.bind(backend)
 
     def bind(self, backend: AnyBackend) -> Binding[AsyncStorage]:
@@ -64,6 +71,8 @@ class AsyncCaller:
         # Performance over tidiness: in-process storage is read here, not through read().
         value = read(key) if read is not None else await self.read(key)
         if value is not MISSING:
+            if self.plan.freshness is not None:
+                return await self.fresh_or_stale(value, key, args, kwargs)
             self.plan.hits += 1
             index = self.binding.index
             if hot is not NOT_HOT and index is not None:
@@ -71,6 +80,30 @@ class AsyncCaller:
             return value
         self.plan.misses += 1
         return await self.flights.share(key, self.compute, key, args, kwargs)
+
+    async def fresh_or_stale(self, stored: Any, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """A read entry of a function with freshness options: serve it, refresh it, or recompute."""
+        plan = self.plan
+        value, verdict = plan.judge(stored, self.binding.backend.clock.now())
+        if verdict is FRESH or verdict is REFRESH_EARLY:
+            plan.hits += 1
+            if verdict is REFRESH_EARLY:
+                self.refresher.start(key, self.compute, key, args, kwargs)
+            return value
+        if verdict is STALE:
+            plan.stale += 1
+            self.refresher.start(key, self.compute, key, args, kwargs)
+            return value
+        plan.misses += 1
+        try:
+            return await self.flights.share(key, self.compute, key, args, kwargs)
+        except Exception as exc:
+            if verdict is not STALE_IF_ERROR:
+                raise
+            plan.stale += 1
+            name = getattr(plan.fn, "__qualname__", plan.fn)
+            logger.warning("%s failed; serving its stale value (stale_if_error): %r", name, exc)
+            return value
 
     async def read(self, key: str) -> Any:
         binding = self.binding
@@ -87,20 +120,28 @@ class AsyncCaller:
         lock_seconds = self.binding.lock_seconds
         if lock_seconds is not None:
             return await self.compute_locked(key, args, kwargs, lock_seconds)
+        started = perf_counter()
         value = await self.plan.fn(*args, **kwargs)
-        await self.keep(key, args, kwargs, value)
+        await self.keep(key, args, kwargs, value, perf_counter() - started)
         return value
 
-    async def keep(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any], value: Any) -> None:
-        """Resolve the TTL and store ``value``, failing open."""
+    async def refresh(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Recompute a call now, store and return its value (``f.refresh(...)``)."""
+        return await self.compute(self.plan.keys.key(args, kwargs), args, kwargs)
+
+    async def keep(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any], value: Any, duration: float) -> None:
+        """Resolve the TTL and store ``value`` (computed in ``duration`` seconds), failing open."""
         plan, binding = self.plan, self.binding
         ttl = plan.ttl
         seconds = ttl.seconds if ttl.per_entry is None else ttl.per_entry(plan.fn, args, kwargs, value)
+        stored = value
+        if plan.freshness is not None:
+            stored, seconds = plan.stored(value, seconds, binding.backend.clock.now(), duration)
         try:
             if binding.write is not None:  # in-process storage: called directly
-                binding.write(key, value, seconds)
+                binding.write(key, stored, seconds)
             else:
-                await binding.storage.store(key, value, seconds)
+                await binding.storage.store(key, stored, seconds)
         except BackendError as exc:
             plan.failed(binding.backend, exc, "put")
 
@@ -109,8 +150,9 @@ class AsyncCaller:
         if isinstance(token, _Found):
             return token.value
         try:
+            started = perf_counter()
             value = await self.plan.fn(*args, **kwargs)
-            await self.keep(key, args, kwargs, value)
+            await self.keep(key, args, kwargs, value, perf_counter() - started)
             return value
         finally:
             if token is not None:  # None: no lock to be had, so computed without one
@@ -126,22 +168,80 @@ class AsyncCaller:
                 self.plan.failed(self.binding.backend, exc, "lock")
                 return None
             if token is not None:
-                value = await self.read(key)
-                if value is not MISSING:  # stored while we waited for the lock
+                found = await self.found(key)
+                if found is not None:  # stored while we waited for the lock
                     await self.unlock(key, token)
-                    return _Found(value)
-                return token
+                return found or token
             await asleep(pause)
-            value = await self.read(key)
-            if value is not MISSING:
-                return _Found(value)
+            found = await self.found(key)
+            if found is not None:
+                return found
         return None  # the lock outlived twice its life: its holders are gone; compute
+
+    async def found(self, key: str) -> _Found | None:
+        """A value for ``key`` another process stored that this call may return (a fresh one), or ``None``."""
+        stored = await self.read(key)
+        if stored is MISSING:
+            return None
+        value, verdict = self.plan.judge(stored, self.binding.backend.clock.now())
+        return _Found(value) if verdict is FRESH or verdict is REFRESH_EARLY else None
 
     async def unlock(self, key: str, token: str) -> None:
         try:
             await self.binding.storage.unlock(key, token)
         except BackendError as exc:
             self.plan.failed(self.binding.backend, exc, "unlock")
+
+    async def fetch_many_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[Any, Any]:
+        """A ``cached_many`` call as made: the ids first."""
+        if not args:
+            msg = f"{getattr(self.plan.fn, '__qualname__', self.plan.fn)} takes the ids as its first argument"
+            raise TypeError(msg)
+        return await self.fetch_many(args[0], args[1:], kwargs)
+
+    async def fetch_many(self, ids: Iterable[Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[Any, Any]:
+        """``cached_many``: the values of ``ids``, loading only the missing ones, in one batch each way.
+
+        Each id is cached under the key of the call ``loader(id, *args, **kwargs)``; ids
+        the loader leaves out of its mapping are returned and cached as nothing.
+        """
+        plan, binding = self.plan, self.binding
+        keys = {id_: plan.keys.key((id_, *args), kwargs) for id_ in ids}
+        try:
+            if binding.read is not None:
+                found = {key: binding.read(key) for key in keys.values()}
+            else:
+                found = await binding.storage.lookup_many(list(keys.values()))
+        except BackendError as exc:
+            plan.failed(binding.backend, exc, "get_many")
+            found = {}
+        result = {}
+        missing = []
+        for id_, key in keys.items():
+            value = found.get(key, MISSING)
+            if value is MISSING:
+                missing.append(id_)
+            else:
+                result[id_] = value
+        plan.hits += len(result)
+        plan.misses += len(missing)
+        if not missing:
+            return result
+        loaded = await plan.fn(missing, *args, **kwargs)
+        fresh = {id_: loaded[id_] for id_ in missing if id_ in loaded}
+        ttl = plan.ttl
+        seconds = ttl.seconds if ttl.per_entry is None else ttl.per_entry(plan.fn, (missing, *args), kwargs, fresh)
+        items = [(keys[id_], value) for id_, value in fresh.items()]
+        try:
+            if binding.write is not None:
+                for key, value in items:
+                    binding.write(key, value, seconds)
+            elif items:
+                await binding.storage.store_many(items, seconds)
+        except BackendError as exc:
+            plan.failed(binding.backend, exc, "put_many")
+        result.update(fresh)
+        return {id_: result[id_] for id_ in keys if id_ in result}
 
     async def invalidate(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
         """Remove the entry of a call; whether there was one."""

@@ -44,7 +44,7 @@ AnyBackend = Union[AsyncBackend, Backend]
 Caller = Union[AsyncCaller, SyncCaller]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CacheInfo:
     """Counters of one decorated function since decoration or ``cache_clear()``.
 
@@ -52,12 +52,13 @@ class CacheInfo:
         hits: calls answered from the cache.
         misses: calls that ran the function or waited for a concurrent run of it.
         errors: backend failures swallowed by fail-open.
+        stale: stale values served (``stale_while_revalidate``, ``stale_if_error``).
     """
 
-    __slots__ = ("errors", "hits", "misses")
     hits: int
     misses: int
     errors: int
+    stale: int = 0
 
 
 class CachedFunction(Protocol[P, R_co]):
@@ -73,6 +74,9 @@ class CachedFunction(Protocol[P, R_co]):
 
     def invalidate(self, *args: P.args, **kwargs: P.kwargs) -> bool:
         """Remove the entry of this call; return whether there was one."""
+
+    def refresh(self, *args: P.args, **kwargs: P.kwargs) -> R_co:
+        """Recompute this call now, store the result and return it."""
 
     def cache_clear(self) -> None:
         """Clear this function's namespace and reset its counters."""
@@ -96,6 +100,9 @@ class AsyncCachedFunction(Protocol[P, T_co]):
 
     def invalidate(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, bool]:
         """Remove the entry of this call; return whether there was one."""
+
+    def refresh(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, T_co]:
+        """Recompute this call now, store the result and return it."""
 
     def cache_clear(self) -> Coroutine[Any, Any, None]:
         """Clear this function's namespace and reset its counters."""
@@ -178,10 +185,13 @@ class _Member:
         return self.compiled.count(reset) if self.compiled is not None else 0
 
 
-def decorate(fn: Any, *, slot: Slot, options: CacheOptions) -> Any:
-    """Wrap ``fn`` (a function, method, classmethod or staticmethod) to cache in ``slot``'s backend."""
+def decorate(fn: Any, *, slot: Slot, options: CacheOptions, many: bool = False) -> Any:
+    """Wrap ``fn`` (a function, method, classmethod or staticmethod) to cache in ``slot``'s backend.
+
+    ``many``: ``fn`` is a batch loader (``cached_many``).
+    """
     if isinstance(fn, (classmethod, staticmethod)):
-        return type(fn)(decorate(fn.__func__, slot=slot, options=options))
+        return type(fn)(decorate(fn.__func__, slot=slot, options=options, many=many))
     if not callable(fn):
         msg = f"cached can only decorate a function or method, not {type(fn).__qualname__}"
         raise TypeError(msg)
@@ -189,29 +199,34 @@ def decorate(fn: Any, *, slot: Slot, options: CacheOptions) -> Any:
     backend = slot.backend
     plan.check_mode(backend)
     caller: Caller = AsyncCaller(plan, backend) if plan.is_async else SyncCaller(plan, backend)
+    if many and plan.freshness is not None:
+        msg = "cached_many takes no stale_while_revalidate, stale_if_error or early_refresh"
+        raise TypeError(msg)
     canonical_key = plan.keys.canonical_key
-    compiled = compile_wrapper(fn, canonical_key, caller.fetch) if canonical_key is not None else None
+    compiled = None
+    if canonical_key is not None and not many:
+        compiled = compile_wrapper(fn, canonical_key, caller.fetch)
     member = _Member(plan, caller, compiled, slot)
     if compiled is not None:
         compiled.point_at(caller.binding.index)
         wrapper = compiled.wrapper
     else:
-        wrapper = plain_wrapper(fn, caller.call, is_async=plan.is_async)
+        wrapper = plain_wrapper(fn, caller.fetch_many_call if many else caller.call, is_async=plan.is_async)
     slot.attach(member)
     _add_controls(wrapper, member)
     return wrapper
 
 
 def _add_controls(wrapper: Any, member: _Member) -> None:
-    """Give ``wrapper`` its ``cache_info``, ``invalidate`` and ``cache_clear``; they keep ``member`` alive."""
+    """Give ``wrapper`` its ``cache_info``, ``invalidate``, ``cache_clear`` and ``refresh`` (holding ``member``)."""
     plan, caller = member.plan, member.caller
 
     def cache_info() -> CacheInfo:
-        return CacheInfo(hits=member.hits() + plan.hits, misses=plan.misses, errors=plan.errors)
+        return CacheInfo(hits=member.hits() + plan.hits, misses=plan.misses, errors=plan.errors, stale=plan.stale)
 
     def reset() -> None:
         member.hits(reset=True)
-        plan.hits = plan.misses = plan.errors = 0
+        plan.hits = plan.misses = plan.errors = plan.stale = 0
 
     if isinstance(caller, AsyncCaller):
         async_caller = caller
@@ -223,7 +238,10 @@ def _add_controls(wrapper: Any, member: _Member) -> None:
             await async_caller.clear()
             reset()
 
-        wrapper.invalidate, wrapper.cache_clear = ainvalidate, acache_clear
+        async def arefresh(*args: Any, **kwargs: Any) -> Any:
+            return await async_caller.refresh(args, kwargs)
+
+        wrapper.invalidate, wrapper.cache_clear, wrapper.refresh = ainvalidate, acache_clear, arefresh
     else:
         sync_caller = caller
 
@@ -234,7 +252,10 @@ def _add_controls(wrapper: Any, member: _Member) -> None:
             sync_caller.clear()
             reset()
 
-        wrapper.invalidate, wrapper.cache_clear = invalidate, cache_clear
+        def refresh(*args: Any, **kwargs: Any) -> Any:
+            return sync_caller.refresh(args, kwargs)
+
+        wrapper.invalidate, wrapper.cache_clear, wrapper.refresh = invalidate, cache_clear, refresh
     wrapper.cache_info = cache_info
 
 
@@ -262,5 +283,30 @@ def cached(fn: Any = None, /, *, cache: AnyBackend | None = None, **options: Any
 
     def decorator(function: Any) -> Any:
         return decorate(function, slot=slot, options=settings)
+
+    return decorator if fn is None else decorator(fn)
+
+
+@overload
+def cached_many(fn: Callable[P, Awaitable[T]], /) -> AsyncCachedFunction[P, T]: ...  # type: ignore[overload-overlap]
+@overload
+def cached_many(fn: Callable[P, R], /) -> CachedFunction[P, R]: ...
+@overload
+def cached_many(fn: None = None, /, *, cache: AnyBackend | None = None, **options: Unpack[Options]) -> Decorator: ...
+def cached_many(fn: Any = None, /, *, cache: AnyBackend | None = None, **options: Any) -> Any:
+    """Cache a batch loader per id: ``loader(ids, *args, **kwargs) -> {id: value}``.
+
+    The decorated loader returns the mapping for the requested ids (in their order),
+    calling the loader only with the ids that missed: one batch read (``get_many``) and
+    one batch write (``put_many``) per call. Ids the loader leaves out are not cached.
+    Each id's entry is the one of the call ``loader(id, *args, **kwargs)``, so
+    ``loader.invalidate(id, *args)`` drops it. Same options as ``cached``, without the
+    freshness ones.
+    """
+    settings = CacheOptions.of(options, what="cached_many")
+    slot = DEFAULT_SLOT if cache is None else Slot(cache)
+
+    def decorator(function: Any) -> Any:
+        return decorate(function, slot=slot, options=settings, many=True)
 
     return decorator if fn is None else decorator(fn)

@@ -9,11 +9,16 @@ that run and gets its outcome (its value, or its exception). The call path
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
+import queue
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from threading import get_ident
 from typing import Any
+
+logger = logging.getLogger("cache_core")
 
 _TAKE_OVER: Any = object()  # AsyncFlights: the task computing the value was cancelled
 
@@ -119,6 +124,86 @@ class AsyncFlights:
             if not waiting.cancelled() or (cancelling is not None and cancelling()):
                 raise
             return _TAKE_OVER  # the computing task was cancelled, not this one
+
+
+class _DaemonPool:
+    """A few daemon threads running queued work: they never keep the process alive at exit."""
+
+    __slots__ = ("_idle", "_lock", "_queue", "_size", "_threads")
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._threads = self._idle = 0
+        self._lock = threading.Lock()
+        self._queue: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...]]] = queue.SimpleQueue()
+
+    def submit(self, work: Callable[..., Any], *args: Any) -> None:
+        with self._lock:
+            if not self._idle and self._threads < self._size:
+                self._threads += 1
+                threading.Thread(target=self._run, name="cache-core-refresh", daemon=True).start()
+        self._queue.put((work, args))
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                self._idle += 1
+            work, args = self._queue.get()
+            with self._lock:
+                self._idle -= 1
+            work(*args)  # never raises: SyncRefresher wraps it
+
+
+_POOL = _DaemonPool(4)
+
+
+class SyncRefresher:
+    """Refreshes in the background, on a small shared pool of daemon threads; one at a time per key."""
+
+    __slots__ = ("_lock", "_running")
+
+    def __init__(self) -> None:
+        self._running: set[str] = set()
+        self._lock = threading.Lock()
+
+    def start(self, key: str, work: Callable[..., Any], *args: Any) -> None:
+        with self._lock:
+            if key in self._running:
+                return
+            self._running.add(key)
+        _POOL.submit(self._refresh, key, work, args)
+
+    def _refresh(self, key: str, work: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        try:
+            work(*args)
+        except Exception:
+            logger.warning("cache_core: background refresh of %r failed", key, exc_info=True)
+        finally:
+            with self._lock:
+                self._running.discard(key)
+
+
+class AsyncRefresher:
+    """Refreshes in the background as tasks of the running loop (kept referenced); one at a time per key."""
+
+    __slots__ = ("_tasks",)
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, asyncio.Task[Any]] = {}
+
+    def start(self, key: str, work: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> None:
+        running = self._tasks.get(key)
+        if running is not None and not running.done():
+            return
+        task: asyncio.Task[Any] = asyncio.get_running_loop().create_task(work(*args))
+        self._tasks[key] = task
+        task.add_done_callback(functools.partial(self._done, key))
+
+    def _done(self, key: str, task: asyncio.Task[Any]) -> None:
+        if self._tasks.get(key) is task:
+            del self._tasks[key]
+        if not task.cancelled() and task.exception() is not None:
+            logger.warning("cache_core: background refresh of %r failed", key, exc_info=task.exception())
 
 
 #: The pause between polls of a cross-process lock, per mode.

@@ -8,14 +8,17 @@ built from. A test checks that the two list the same names.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import timedelta
 from typing import Any, TypedDict, Union
 
+from ._errors import InvalidTTLError
 from ._keys import KeyGenerator, KeyMaker, KeyMakerFunction, check_key_options
 from ._policy import DEFAULT_NAMESPACE, check_namespace
 from ._serializers import Serializer
-from ._ttl import TTL, TTLPlan, ttl_plan
+from ._ttl import TTL, TTLPlan, ttl_plan, ttl_seconds
 
 #: How long the cross-process lock of ``lock=True`` is held at most, in seconds.
 DEFAULT_LOCK_TTL = 30.0
@@ -41,6 +44,15 @@ class Options(TypedDict, total=False):
             held up to 30 s; a number: that many seconds), so concurrent misses in
             several processes run the function once. Backends without a lock raise
             ``TypeError``; in-process backends need none.
+        stale_while_revalidate: for this long (seconds or ``timedelta``) after an
+            entry's TTL ends, a call returns the stale value at once and one refresh
+            runs in the background. Needs a ``ttl``.
+        stale_if_error: when recomputing an expired entry raises, return the stale
+            value if it expired at most this long ago (logged); else the error propagates.
+        early_refresh: ``True`` or a factor (``1.0`` is ``True``): recompute a hot entry
+            shortly before it expires, with a probability that grows as expiry nears and
+            with how long the function took (XFetch); one caller recomputes, the others
+            keep receiving the current value.
     """
 
     ttl: TTL
@@ -51,6 +63,9 @@ class Options(TypedDict, total=False):
     serializer: Union[Serializer, None]
     fail_open: bool
     lock: Union[bool, float]
+    stale_while_revalidate: Union[float, timedelta, None]
+    stale_if_error: Union[float, timedelta, None]
+    early_refresh: Union[bool, float]
 
 
 @dataclass(frozen=True)
@@ -65,8 +80,13 @@ class CacheOptions:
     serializer: Serializer | None = None
     fail_open: bool = True
     lock: bool | float = False
+    stale_while_revalidate: float | timedelta | None = None
+    stale_if_error: float | timedelta | None = None
+    early_refresh: bool | float = False
     #: The TTL, validated: how to resolve it per entry (derived from ``ttl``).
     ttl_plan: TTLPlan = field(init=False, repr=False, compare=False)
+    #: What happens around an entry's expiry, or ``None`` (derived from the three options above).
+    freshness: Freshness | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_namespace(self.namespace)
@@ -77,6 +97,7 @@ class CacheOptions:
             msg = f"fail_open must be True or False, not {self.fail_open!r}"
             raise TypeError(msg)
         object.__setattr__(self, "ttl_plan", ttl_plan(self.ttl))
+        object.__setattr__(self, "freshness", freshness(self))
 
     @classmethod
     def of(cls, options: Mapping[str, Any], *, base: CacheOptions | None = None, what: str = "cache") -> CacheOptions:
@@ -98,6 +119,56 @@ class CacheOptions:
 
 
 OPTION_NAMES: frozenset[str] = frozenset(option.name for option in fields(CacheOptions) if option.init)
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """The freshness options, validated, in seconds (0: off).
+
+    Attributes:
+        stale_while_revalidate: serve a stale value this long after the TTL, refreshing it.
+        stale_if_error: serve a stale value this long after the TTL when recomputing fails.
+        early_refresh: the XFetch factor (beta); 0 for no early refresh.
+    """
+
+    stale_while_revalidate: float = 0.0
+    stale_if_error: float = 0.0
+    early_refresh: float = 0.0
+
+    @property
+    def window(self) -> float:
+        """How long an entry is kept after its TTL ends: its physical expiry is TTL + window."""
+        return max(self.stale_while_revalidate, self.stale_if_error)
+
+
+def freshness(options: CacheOptions) -> Freshness | None:
+    """Validate the freshness options of ``options``; ``None`` when none is used."""
+    swr = _window(options.stale_while_revalidate, "stale_while_revalidate")
+    sie = _window(options.stale_if_error, "stale_if_error")
+    early = options.early_refresh
+    if isinstance(early, bool):
+        beta = 1.0 if early else 0.0
+    elif isinstance(early, (int, float)) and math.isfinite(early) and early > 0:
+        beta = float(early)
+    else:
+        msg = f"early_refresh must be True, False or a positive factor, not {early!r}"
+        raise ValueError(msg)
+    if not (swr or sie or beta):
+        return None
+    if options.ttl_plan.seconds is None and options.ttl_plan.per_entry is None:
+        msg = "stale_while_revalidate, stale_if_error and early_refresh need a finite ttl"
+        raise ValueError(msg)
+    return Freshness(swr, sie, beta)
+
+
+def _window(value: object, name: str) -> float:
+    if value is None:
+        return 0.0
+    seconds = ttl_seconds(value, what=name)
+    if seconds is None:
+        msg = f"{name} must be a finite number of seconds or a timedelta, not {value!r}"
+        raise InvalidTTLError(msg)
+    return seconds
 
 
 def check_lock(lock: object) -> bool | float:

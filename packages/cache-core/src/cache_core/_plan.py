@@ -10,10 +10,13 @@ lock is waited for (``lock_pauses``). The drivers that do the I/O are
 
 from __future__ import annotations
 
+import enum
 import inspect
+import math
+import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 from ._errors import BackendError
 from ._keys import KeyPlan, key_plan
@@ -23,6 +26,23 @@ from ._policy import BackendPolicy
 from ._storage import AnyBackend, sync_view
 
 StorageT = TypeVar("StorageT")
+
+#: Marks a stored freshness envelope: ``(ENVELOPE, value, fresh_until, seconds it took)``.
+#: A string, so that every serializer keeps it.
+ENVELOPE: Final = "cache-core:fresh:1"
+
+
+class Verdict(enum.Enum):
+    """What a read value means for the call (see ``CallPlan.judge``)."""
+
+    FRESH = "fresh"  # return it
+    REFRESH_EARLY = "refresh early"  # return it, and refresh it in the background
+    STALE = "stale"  # past its TTL, within stale_while_revalidate: return it, refresh it
+    STALE_IF_ERROR = "stale if error"  # recompute; return it only if that fails
+    EXPIRED = "expired"  # recompute
+
+
+FRESH, REFRESH_EARLY, STALE, STALE_IF_ERROR, EXPIRED = Verdict
 
 _LOCK_POLL_START = 0.01
 _LOCK_POLL_MAX = 0.25
@@ -52,7 +72,19 @@ class Binding(Generic[StorageT]):
 class CallPlan:
     """The decisions for one decorated function (see the module docstring)."""
 
-    __slots__ = ("errors", "fn", "hits", "is_async", "keys", "misses", "namespace", "options", "ttl")
+    __slots__ = (
+        "errors",
+        "fn",
+        "freshness",
+        "hits",
+        "is_async",
+        "keys",
+        "misses",
+        "namespace",
+        "options",
+        "stale",
+        "ttl",
+    )
 
     def __init__(self, fn: Callable[..., Any], options: CacheOptions) -> None:
         self.fn = fn
@@ -61,8 +93,9 @@ class CallPlan:
         self.keys: KeyPlan = key_plan(fn, key_maker=options.key_maker, keygen=options.keygen, typed=options.typed)
         self.ttl = options.ttl_plan
         self.namespace = options.namespace
+        self.freshness = options.freshness
         # Hits answered by a compiled wrapper's hot index are counted in the wrapper; these here.
-        self.hits = self.misses = self.errors = 0
+        self.hits = self.misses = self.errors = self.stale = 0
 
     def check_mode(self, backend: AnyBackend) -> None:
         """Raise ``TypeError`` if this function cannot use ``backend`` (sync function, async-only backend)."""
@@ -81,7 +114,8 @@ class CallPlan:
             raise TypeError(msg)
         if local is None:
             return Binding(backend, storage, None, None, None, lock_seconds)
-        limit = self.keys.hot_limit
+        # Entries with a freshness envelope are read through fetch, which opens it.
+        limit = self.keys.hot_limit if self.freshness is None else 0
         index = local.hot_index(self.namespace, limit) if limit else None
         return Binding(backend, storage, local.reader(self.namespace), local.writer(self.namespace), index, None)
 
@@ -92,6 +126,38 @@ class CallPlan:
         self.errors += 1
         if isinstance(backend, BackendPolicy):
             backend.outage.failed(exc, where)
+
+    def stored(self, value: Any, seconds: float | None, now: float, duration: float) -> tuple[Any, float | None]:
+        """What to store for ``value`` computed in ``duration`` seconds, and for how long.
+
+        Without freshness options, the value itself for its TTL. With them, an envelope
+        that also says until when the value is fresh and how long it took, kept for the
+        TTL plus the stale window.
+        """
+        freshness = self.freshness
+        if freshness is None or seconds is None:
+            return value, seconds
+        return (ENVELOPE, value, now + seconds, duration), seconds + freshness.window
+
+    def judge(self, stored: Any, now: float) -> tuple[Any, Verdict]:
+        """The value in what was read, and what to do with it (``stored`` is not ``MISSING``)."""
+        freshness = self.freshness
+        if freshness is None or type(stored) is not tuple or len(stored) != 4 or stored[0] != ENVELOPE:
+            return stored, FRESH  # no envelope: stored without freshness, fresh for as long as it is kept
+        _, value, fresh_until, duration = stored
+        if now < fresh_until:
+            beta = freshness.early_refresh
+            # XFetch: recompute early with a probability that grows as expiry nears and
+            # with how long the function took.
+            if beta and now - duration * beta * math.log(random.random() or 1e-300) >= fresh_until:  # noqa: S311
+                return value, REFRESH_EARLY
+            return value, FRESH
+        late = now - fresh_until
+        if late < freshness.stale_while_revalidate:
+            return value, STALE
+        if late <= freshness.stale_if_error:
+            return value, STALE_IF_ERROR
+        return value, EXPIRED
 
     @staticmethod
     def lock_pauses(lock_seconds: float) -> Iterator[float]:

@@ -44,6 +44,12 @@ class SyncStorage:
     def try_lock(self, key: str, seconds: float) -> str | None:
         return self.view._try_lock(self.namespace, key, seconds)
 
+    def lookup_many(self, keys: list[str]) -> dict[str, Any]:
+        return self.view.get_many(keys, namespace=self.namespace)
+
+    def store_many(self, items: list[tuple[str, Any]], seconds: float | None) -> None:
+        self.view.put_many(items, seconds, namespace=self.namespace)
+
     def unlock(self, key: str, token: str) -> None:
         self.view._unlock(self.namespace, key, token)
 
@@ -76,6 +82,17 @@ class AsyncStorage:
             self.sync._store(self.namespace, key, value, seconds, serializer=self.serializer)
         else:
             await self._async()._store(self.namespace, key, value, seconds, serializer=self.serializer)
+
+    async def lookup_many(self, keys: list[str]) -> dict[str, Any]:
+        if self.sync is not None:
+            return self.sync.get_many(keys, namespace=self.namespace)
+        return await self._async().get_many(keys, namespace=self.namespace)
+
+    async def store_many(self, items: list[tuple[str, Any]], seconds: float | None) -> None:
+        if self.sync is not None:
+            self.sync.put_many(items, seconds, namespace=self.namespace)
+        else:
+            await self._async().put_many(items, seconds, namespace=self.namespace)
 
     async def try_lock(self, key: str, seconds: float) -> str | None:
         if self.sync is not None:
