@@ -43,6 +43,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ._clock import TestClock
+from ._freshness_contract import FreshnessContract
 from ._lock_contract import LockContract
 from ._samples import SAMPLE_VALUES, same_value
 
@@ -234,7 +235,7 @@ async def _fuzz_one(cache: AsyncView, key: Any, namespace: Any, value: Any, ttl:
 
 
 
-class BackendContract(LockContract):
+class BackendContract(LockContract, FreshnessContract):
     """Tests of the whole ``AsyncBackend``/``Backend`` contract. Subclass and provide ``backend_factory``."""
 
     #: Two backends from the factory share storage (files and servers): persistence is tested.
