@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from time import perf_counter
 from typing import Any
 
 from ._errors import BackendError
@@ -120,9 +119,10 @@ class AsyncCaller:
         lock_seconds = self.binding.lock_seconds
         if lock_seconds is not None:
             return await self.compute_locked(key, args, kwargs, lock_seconds)
-        started = perf_counter()
+        now = self.binding.backend.clock.now  # durations on the cache's clock, so TestClock drives XFetch too
+        started = now()
         value = await self.plan.fn(*args, **kwargs)
-        await self.keep(key, args, kwargs, value, perf_counter() - started)
+        await self.keep(key, args, kwargs, value, now() - started)
         return value
 
     async def refresh(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -150,9 +150,10 @@ class AsyncCaller:
         if isinstance(token, _Found):
             return token.value
         try:
-            started = perf_counter()
+            now = self.binding.backend.clock.now
+            started = now()
             value = await self.plan.fn(*args, **kwargs)
-            await self.keep(key, args, kwargs, value, perf_counter() - started)
+            await self.keep(key, args, kwargs, value, now() - started)
             return value
         finally:
             if token is not None:  # None: no lock to be had, so computed without one

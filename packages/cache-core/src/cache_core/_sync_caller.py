@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from time import perf_counter
 from typing import Any
 
 from ._errors import BackendError
@@ -119,9 +118,10 @@ class SyncCaller:
         lock_seconds = self.binding.lock_seconds
         if lock_seconds is not None:
             return self.compute_locked(key, args, kwargs, lock_seconds)
-        started = perf_counter()
+        now = self.binding.backend.clock.now  # durations on the cache's clock, so TestClock drives XFetch too
+        started = now()
         value = self.plan.fn(*args, **kwargs)
-        self.keep(key, args, kwargs, value, perf_counter() - started)
+        self.keep(key, args, kwargs, value, now() - started)
         return value
 
     def refresh(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -149,9 +149,10 @@ class SyncCaller:
         if isinstance(token, _Found):
             return token.value
         try:
-            started = perf_counter()
+            now = self.binding.backend.clock.now
+            started = now()
             value = self.plan.fn(*args, **kwargs)
-            self.keep(key, args, kwargs, value, perf_counter() - started)
+            self.keep(key, args, kwargs, value, now() - started)
             return value
         finally:
             if token is not None:  # None: no lock to be had, so computed without one

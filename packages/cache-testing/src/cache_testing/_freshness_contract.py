@@ -29,7 +29,7 @@ async def _call(function: Callable[..., Any], *args: Any) -> Any:
     return await result if inspect.isawaitable(result) else result
 
 
-def _counting(cache: AsyncView, body: Callable[[int], Any], **options: Any) -> tuple[Callable[..., Any], list[int]]:
+def _counting(cache: AsyncView, body: Callable[[int], Any], **options: Any) -> tuple[Any, list[int]]:
     """A function decorated on ``cache`` (async for async backends) that counts its runs."""
     runs: list[int] = []
     counter = itertools.count(1)
@@ -136,7 +136,7 @@ class FreshnessContract:
             else:
 
                 @cached_many(cache=cache.backend, namespace="many", ttl=_TTL)
-                def users(ids: list[int]) -> dict[int, str]:  # type: ignore[misc]
+                def users(ids: list[int]) -> dict[int, str]:
                     return load(ids)
 
             assert await _call(users, [1, 2, 3]) == {1: "user 1", 2: "user 2", 3: "user 3"}
