@@ -73,7 +73,7 @@ async def test_coalesced_readers_survive_a_cancelled_leader() -> None:
     release = asyncio.Event()
     fetches: list[bytes] = []
 
-    async def fetch(name: bytes) -> bytes:
+    async def fetch(command: str, name: bytes, *fields: bytes) -> bytes:
         fetches.append(name)
         await release.wait()
         return b"value"
@@ -95,7 +95,7 @@ async def test_coalesced_readers_survive_a_cancelled_leader() -> None:
 async def test_coalesced_readers_share_the_leaders_error() -> None:
     started = asyncio.Event()
 
-    async def fetch(name: bytes) -> bytes:
+    async def fetch(command: str, name: bytes, *fields: bytes) -> bytes:
         started.set()
         await asyncio.sleep(0.01)
         raise redis.exceptions.ConnectionError("down")

@@ -148,7 +148,7 @@ async def test_user_owned_pool_is_left_open(redis_url: str) -> None:
         await backend.put("k", 1)
         await backend.close()
         async with redis.asyncio.Redis(connection_pool=pool) as client:
-            assert await client.get("cache:default:k") is not None
+            assert await client.exists("cache:default:k")
     finally:
         await pool.disconnect()
 
@@ -167,7 +167,7 @@ def test_user_owned_sync_pool_is_left_open(redis_url: str) -> None:
     pool = redis.ConnectionPool.from_url(redis_url)
     with SyncRedisCache(pool) as backend:
         backend.put("k", 1)
-    assert redis.Redis(connection_pool=pool).get("cache:default:k") is not None
+    assert redis.Redis(connection_pool=pool).exists("cache:default:k")
     pool.disconnect()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import struct
 import time
 from typing import Any
 
@@ -11,8 +10,9 @@ import pytest
 import redis
 import redis.asyncio
 import redis.asyncio.cluster
-from cache_core import MAX_TTL, CacheMiss, InvalidTTLError
+from cache_core import MAX_TTL, CacheMiss, InvalidTTLError, JsonSerializer
 from cache_redis import RedisCache, SyncRedisCache
+from cache_redis._shared import frame, unframe
 from cache_testing import TestClock
 from cache_testing._redis_server import redis_command
 
@@ -27,7 +27,7 @@ class CountingConnection(redis.asyncio.Connection):
         await super().send_packed_command(command, check_health)
 
 
-def test_key_names_and_server_side_ttl(redis_url: str, admin: redis.Redis) -> None:
+def test_key_names_server_side_ttl_and_the_header_line(redis_url: str, admin: redis.Redis) -> None:
     with SyncRedisCache(redis_url) as backend:
         backend.put("k", "v", ttl=10, namespace="ns")
         backend.put("forever", "v")
@@ -35,25 +35,37 @@ def test_key_names_and_server_side_ttl(redis_url: str, admin: redis.Redis) -> No
         assert admin.pttl("cache:default:forever") == -1
         raw = admin.get("cache:ns:k")
         assert isinstance(raw, bytes)
-        assert raw[:1] == b"\x02"
-        assert abs(struct.unpack(">d", raw[1:9])[0] - (time.time() + 10)) < 2
-        assert raw[9:] == b'"v"'
-        assert admin.get("cache:default:forever") == b'\x01"v"'
+        header, payload = raw[:40], raw[40:]
+        assert header.startswith(b"cache-redis/1 ")
+        assert header.endswith(b"\n")
+        assert header.count(b"\n") == 1
+        assert abs(float(header[14:39]) - (time.time() + 10)) < 2
+        assert payload == JsonSerializer().encode("v")  # the serializer's bytes, as they are
+        assert admin.get("cache:default:forever") == b"cache-redis/1 never" + b" " * 20 + b"\n" + payload
+        assert admin.getrange("cache:default:forever", 40, -1) == payload
 
 
 def test_expiry_instant_follows_the_backend_clock(redis_url: str, admin: redis.Redis) -> None:
     clock = TestClock(start=1000.0)
     with SyncRedisCache(redis_url, clock=clock) as backend:
         backend.put("k", 1, ttl=60)
-        raw = admin.get("cache:default:k")
-        assert isinstance(raw, bytes)
-        assert struct.unpack(">d", raw[1:9])[0] == 1060.0
+        assert admin.getrange("cache:default:k", 14, 38) == b"1060.0".ljust(25)
         clock.advance(61)
         with pytest.raises(CacheMiss):
             backend.get("k")
         assert admin.exists("cache:default:k")  # Redis keeps it until its own PX runs out
         assert backend.remove_expired() == 1
         assert not admin.exists("cache:default:k")
+
+
+@pytest.mark.parametrize("instant", [0.0, -1.5, 1e-300, 1712345678.123456, 1e15, -123456789.12345678])
+def test_every_expiry_instant_fits_the_header_and_round_trips(redis_url: str, instant: float) -> None:
+    clock = TestClock(start=instant)
+    with SyncRedisCache(redis_url, clock=clock) as backend:
+        backend.put("k", "v", ttl=1)
+        assert backend.get("k") == "v"
+        clock.advance(2)
+        assert backend.remove_expired() == 1
 
 
 def test_the_longest_ttl_is_a_redis_expiry_and_a_longer_one_an_error(redis_url: str, admin: redis.Redis) -> None:
@@ -196,3 +208,15 @@ async def test_lock_keys(redis_url: str, admin: redis.Redis) -> None:
         assert 4000 < admin.pttl("cache-lock:ns:k") <= 5000
         with pytest.raises(ValueError, match="lock ttl"):
             await backend._acquire_lock("ns", "k", 0)
+
+
+@pytest.mark.parametrize(
+    "instant", [None, 0.0, -0.0, 5e-324, -2.2250738585072014e-308, 1.7976931348623157e308, -1.7976931348623157e308]
+)
+@pytest.mark.parametrize("payload", [b"", b"\n", b"cache-redis/1 never" + b" " * 20 + b"\n", bytes(range(256))])
+def test_the_header_holds_any_instant_and_any_payload(instant: float | None, payload: bytes) -> None:
+    raw = frame(payload, instant)
+    assert raw[:40].startswith(b"cache-redis/1 ")
+    assert raw[39:40] == b"\n"
+    assert raw[40:] == payload
+    assert unframe(raw) == (payload, instant)

@@ -23,6 +23,7 @@ from ._errors import (
 )
 from ._front import Cache, cache, set_default_backend
 from ._keys import KeyGenerator, KeyMaker, ReprKeyMaker
+from ._loops import LoopLocal, SharedState
 from ._memory import AsyncInMemory, DictCache, InMemory, SyncDictCache
 from ._options import CacheOptions, Options
 from ._policy import DEFAULT_NAMESPACE, MISSING, Entry
@@ -81,10 +82,12 @@ __all__ = [
     "Options",
     "KeyGenerator",
     "KeyMaker",
+    "LoopLocal",
     "PickleSerializer",
     "ReprKeyMaker",
     "SerializationError",
     "Serializer",
+    "SharedState",
     "SyncDictCache",
     "SystemClock",
     "ValueTooLargeError",

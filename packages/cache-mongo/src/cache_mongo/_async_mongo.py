@@ -9,7 +9,7 @@ import asyncio
 import secrets
 from typing import Any, ClassVar
 
-from cache_core import AsyncBackend, CircuitBreaker, Clock, Entry, JsonSerializer, Serializer
+from cache_core import AsyncBackend, CircuitBreaker, Clock, Entry, JsonSerializer, LoopLocal, Serializer
 from pymongo import AsyncMongoClient, ReplaceOne, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -35,6 +35,22 @@ from ._documents import (
 # unasync: AsyncDatabase -> Database, AsyncCollection -> Collection, asynchronous -> synchronous
 # unasync: MOTOR_TYPES -> NO_FOREIGN_TYPES, asyncio -> threading, PyMongo's async -> PyMongo's sync
 # unasync: PyMongo's async ones or Motor's -> PyMongo's sync ones
+# unasync: LoopLocal -> SharedState, aclose -> close
+# unasync: a client of its own per event loop that calls it -> one client for every thread
+# unasync: closed as its loop ends -> closed by close
+
+
+class _Link:
+    """The collections a backend works on, through one client: one per event loop (async), one for all (sync)."""
+
+    __slots__ = ("client", "entries", "index_lock", "locks")
+
+    def __init__(self, client: AsyncMongoClient[Any] | None, collection: Any) -> None:
+        self.client = client  # ours to close, or None
+        self.entries: AsyncCollection[dict[str, Any]] = collection.with_options(codec_options=CODEC_OPTIONS)
+        locks = self.entries.database[f"{self.entries.name}.locks"]
+        self.locks: AsyncCollection[dict[str, Any]] = locks.with_options(codec_options=CODEC_OPTIONS)
+        self.index_lock = asyncio.Lock()
 
 
 class MongoCache(AsyncBackend):
@@ -43,6 +59,8 @@ class MongoCache(AsyncBackend):
     Args:
         uri: a MongoDB URI (we create the client and close it in ``close()``), or a client,
             database or collection you own (PyMongo's async ones or Motor's); we never close those.
+            From a URI: a client of its own per event loop that calls it (closed as its loop ends).
+            What you pass in is used as it is.
         database: database name when ``uri`` is a URI or client.
         collection: collection of the entries; locks go to ``<collection>.locks``.
         serializer: ``JsonSerializer()`` by default; payloads are stored as BSON binary.
@@ -81,80 +99,106 @@ class MongoCache(AsyncBackend):
             raise TypeError(msg)
         chosen = (CircuitBreaker() if breaker else None) if isinstance(breaker, bool) else breaker
         super().__init__(serializer=serializer or JsonSerializer(), clock=clock, breaker=chosen)
-        self._owned_client: AsyncMongoClient[Any] | None = None
-        source: Any = uri
+        client: AsyncMongoClient[Any] | None = None
+        options: dict[str, Any] = {}
         if isinstance(uri, str):
+            options = client_options(uri, pymongo_kwargs)
             try:
-                source = self._owned_client = AsyncMongoClient(uri, **client_options(uri, pymongo_kwargs))
+                client = AsyncMongoClient(uri, **options)
             except (ConfigurationError, ValueError) as exc:
                 msg = f"invalid MongoDB URI or client option: {exc}"
                 raise ValueError(msg) from exc
-        if kind in ("uri", "client"):
-            source = source[database]
-        if kind != "collection":
-            source = source[collection]
-        entries = source.with_options(codec_options=CODEC_OPTIONS)
-        self._entries: AsyncCollection[dict[str, Any]] = entries
-        locks = entries.database[f"{entries.name}.locks"].with_options(codec_options=CODEC_OPTIONS)
-        self._locks: AsyncCollection[dict[str, Any]] = locks
-        self._indexed = False
-        self._index_lock = asyncio.Lock()
 
-    async def _ensure_indexes(self) -> None:
+        def link(client: AsyncMongoClient[Any] | None) -> _Link:
+            source: Any = uri if client is None else client
+            if kind in ("uri", "client"):
+                source = source[database]
+            if kind != "collection":
+                source = source[collection]
+            return _Link(client, source)
+
+        def new_link() -> _Link:
+            """Another event loop's link: a client of its own from the URI, else what was passed in."""
+            return link(None if client is None else AsyncMongoClient(str(uri), **options))
+
+        self._links = LoopLocal(new_link, self._close_link if client is not None else None, first=link(client))
+        self._indexed = False
+
+    @staticmethod
+    async def _close_link(link: _Link) -> None:
+        if link.client is not None:
+            await link.client.close()
+
+    @property
+    def _owned_client(self) -> AsyncMongoClient[Any] | None:
+        """The client we made from the URI, for the calling event loop; ``None`` for one passed in."""
+        link = self._links.peek()
+        return None if link is None else link.client
+
+    @property
+    def _entries(self) -> AsyncCollection[dict[str, Any]]:
+        link = self._links.peek()
+        assert link is not None  # noqa: S101 - made in __init__, dropped only with its loop
+        return link.entries
+
+    async def _ensure_indexes(self, link: _Link) -> None:
         """Create the TTL and namespace indexes once per backend, on its first write."""
-        async with self._index_lock:
+        async with link.index_lock:
             if not self._indexed:
-                await self._entries.create_indexes(ENTRY_INDEXES)
-                await self._locks.create_indexes(LOCK_INDEXES)
+                await link.entries.create_indexes(ENTRY_INDEXES)
+                await link.locks.create_indexes(LOCK_INDEXES)
                 self._indexed = True
 
     async def _get(self, namespace: str, key: str) -> Entry | None:
         # No projection: reading three small fields whole is cheaper than the server's projection stage.
-        document = await self._entries.find_one({"_id": entry_id(namespace, key)})
+        document = await self._links.get().entries.find_one({"_id": entry_id(namespace, key)})
         return None if document is None else entry_of(document)
 
     async def _get_many(self, namespace: str, keys: list[str]) -> list[Entry | None]:
         ids = [entry_id(namespace, key) for key in keys]
-        cursor = self._entries.find({"_id": {"$in": ids}})
+        cursor = self._links.get().entries.find({"_id": {"$in": ids}})
         found = {document["_id"]["key"]: entry_of(document) async for document in cursor}
         return [found.get(key) for key in keys]
 
     async def _put(self, namespace: str, key: str, payload: Any, ttl: float | None, expires_at: float | None) -> None:
+        link = self._links.get()
         if not self._indexed:
-            await self._ensure_indexes()
+            await self._ensure_indexes(link)
         document = entry_document(namespace, key, payload, expires_at)
-        await self._entries.replace_one({"_id": document["_id"]}, document, upsert=True)
+        await link.entries.replace_one({"_id": document["_id"]}, document, upsert=True)
 
     async def _put_many(
         self, namespace: str, items: list[tuple[str, Any]], ttl: float | None, expires_at: float | None
     ) -> None:
+        link = self._links.get()
         if not self._indexed:
-            await self._ensure_indexes()
+            await self._ensure_indexes(link)
         documents = [entry_document(namespace, key, payload, expires_at) for key, payload in items]
-        await self._entries.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in documents], ordered=True)
+        await link.entries.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in documents], ordered=True)
 
     async def _remove(self, namespace: str, key: str) -> bool:
-        return (await self._entries.delete_one({"_id": entry_id(namespace, key)})).deleted_count == 1
+        return (await self._links.get().entries.delete_one({"_id": entry_id(namespace, key)})).deleted_count == 1
 
     async def _remove_expired(self, now: float) -> int:
-        return (await self._entries.delete_many({"expires_at": {"$lte": date(now)}})).deleted_count
+        return (await self._links.get().entries.delete_many({"expires_at": {"$lte": date(now)}})).deleted_count
 
     async def _clear(self, namespace: str | None) -> None:
+        link = self._links.get()
         if not self._indexed:
-            await self._ensure_indexes()
-        await self._entries.delete_many({} if namespace is None else {"_id.ns": namespace})
+            await self._ensure_indexes(link)
+        await link.entries.delete_many({} if namespace is None else {"_id.ns": namespace})
 
     async def _close(self) -> None:
-        if self._owned_client is not None:
-            await self._owned_client.close()
+        await self._links.aclose()
 
     async def _acquire_lock(self, namespace: str, key: str, ttl: float) -> str | None:
         """Take the cross-process lock on ``key`` for ``ttl`` seconds; return its token, or ``None`` if held."""
+        link = self._links.get()
         if not self._indexed:
-            await self._ensure_indexes()
+            await self._ensure_indexes(link)
         token = secrets.token_hex(16)
         try:
-            document = await self._locks.find_one_and_update(
+            document = await link.locks.find_one_and_update(
                 {"_id": entry_id(namespace, key)},
                 lock_update(token, ttl),
                 upsert=True,
@@ -166,7 +210,7 @@ class MongoCache(AsyncBackend):
 
     async def _release_lock(self, namespace: str, key: str, token: str) -> bool:
         """Release the lock if ``token`` still holds it; return whether it did."""
-        result = await self._locks.delete_one({"_id": entry_id(namespace, key), "token": token})
+        result = await self._links.get().locks.delete_one({"_id": entry_id(namespace, key), "token": token})
         return result.deleted_count == 1
 
     def __repr__(self) -> str:

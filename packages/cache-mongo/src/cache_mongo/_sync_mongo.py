@@ -10,7 +10,7 @@ import threading
 import secrets
 from typing import Any, ClassVar
 
-from cache_core import Backend, CircuitBreaker, Clock, Entry, JsonSerializer, Serializer
+from cache_core import Backend, CircuitBreaker, Clock, Entry, JsonSerializer, SharedState, Serializer
 from pymongo import MongoClient, ReplaceOne, ReturnDocument
 from pymongo.synchronous.collection import Collection
 from pymongo.synchronous.database import Database
@@ -33,12 +33,27 @@ from ._documents import (
 )
 
 
+class _Link:
+    """The collections a backend works on, through one client: one per event loop (async), one for all (sync)."""
+
+    __slots__ = ("client", "entries", "index_lock", "locks")
+
+    def __init__(self, client: MongoClient[Any] | None, collection: Any) -> None:
+        self.client = client  # ours to close, or None
+        self.entries: Collection[dict[str, Any]] = collection.with_options(codec_options=CODEC_OPTIONS)
+        locks = self.entries.database[f"{self.entries.name}.locks"]
+        self.locks: Collection[dict[str, Any]] = locks.with_options(codec_options=CODEC_OPTIONS)
+        self.index_lock = threading.Lock()
+
+
 class SyncMongoCache(Backend):
     """Cache entries in a MongoDB collection through PyMongo's sync client.
 
     Args:
         uri: a MongoDB URI (we create the client and close it in ``close()``), or a client,
             database or collection you own (PyMongo's sync ones); we never close those.
+            From a URI: one client for every thread (closed by close).
+            What you pass in is used as it is.
         database: database name when ``uri`` is a URI or client.
         collection: collection of the entries; locks go to ``<collection>.locks``.
         serializer: ``JsonSerializer()`` by default; payloads are stored as BSON binary.
@@ -77,80 +92,106 @@ class SyncMongoCache(Backend):
             raise TypeError(msg)
         chosen = (CircuitBreaker() if breaker else None) if isinstance(breaker, bool) else breaker
         super().__init__(serializer=serializer or JsonSerializer(), clock=clock, breaker=chosen)
-        self._owned_client: MongoClient[Any] | None = None
-        source: Any = uri
+        client: MongoClient[Any] | None = None
+        options: dict[str, Any] = {}
         if isinstance(uri, str):
+            options = client_options(uri, pymongo_kwargs)
             try:
-                source = self._owned_client = MongoClient(uri, **client_options(uri, pymongo_kwargs))
+                client = MongoClient(uri, **options)
             except (ConfigurationError, ValueError) as exc:
                 msg = f"invalid MongoDB URI or client option: {exc}"
                 raise ValueError(msg) from exc
-        if kind in ("uri", "client"):
-            source = source[database]
-        if kind != "collection":
-            source = source[collection]
-        entries = source.with_options(codec_options=CODEC_OPTIONS)
-        self._entries: Collection[dict[str, Any]] = entries
-        locks = entries.database[f"{entries.name}.locks"].with_options(codec_options=CODEC_OPTIONS)
-        self._locks: Collection[dict[str, Any]] = locks
-        self._indexed = False
-        self._index_lock = threading.Lock()
 
-    def _ensure_indexes(self) -> None:
+        def link(client: MongoClient[Any] | None) -> _Link:
+            source: Any = uri if client is None else client
+            if kind in ("uri", "client"):
+                source = source[database]
+            if kind != "collection":
+                source = source[collection]
+            return _Link(client, source)
+
+        def new_link() -> _Link:
+            """Another event loop's link: a client of its own from the URI, else what was passed in."""
+            return link(None if client is None else MongoClient(str(uri), **options))
+
+        self._links = SharedState(new_link, self._close_link if client is not None else None, first=link(client))
+        self._indexed = False
+
+    @staticmethod
+    def _close_link(link: _Link) -> None:
+        if link.client is not None:
+            link.client.close()
+
+    @property
+    def _owned_client(self) -> MongoClient[Any] | None:
+        """The client we made from the URI, for the calling event loop; ``None`` for one passed in."""
+        link = self._links.peek()
+        return None if link is None else link.client
+
+    @property
+    def _entries(self) -> Collection[dict[str, Any]]:
+        link = self._links.peek()
+        assert link is not None  # noqa: S101 - made in __init__, dropped only with its loop
+        return link.entries
+
+    def _ensure_indexes(self, link: _Link) -> None:
         """Create the TTL and namespace indexes once per backend, on its first write."""
-        with self._index_lock:
+        with link.index_lock:
             if not self._indexed:
-                self._entries.create_indexes(ENTRY_INDEXES)
-                self._locks.create_indexes(LOCK_INDEXES)
+                link.entries.create_indexes(ENTRY_INDEXES)
+                link.locks.create_indexes(LOCK_INDEXES)
                 self._indexed = True
 
     def _get(self, namespace: str, key: str) -> Entry | None:
         # No projection: reading three small fields whole is cheaper than the server's projection stage.
-        document = self._entries.find_one({"_id": entry_id(namespace, key)})
+        document = self._links.get().entries.find_one({"_id": entry_id(namespace, key)})
         return None if document is None else entry_of(document)
 
     def _get_many(self, namespace: str, keys: list[str]) -> list[Entry | None]:
         ids = [entry_id(namespace, key) for key in keys]
-        cursor = self._entries.find({"_id": {"$in": ids}})
+        cursor = self._links.get().entries.find({"_id": {"$in": ids}})
         found = {document["_id"]["key"]: entry_of(document) for document in cursor}
         return [found.get(key) for key in keys]
 
     def _put(self, namespace: str, key: str, payload: Any, ttl: float | None, expires_at: float | None) -> None:
+        link = self._links.get()
         if not self._indexed:
-            self._ensure_indexes()
+            self._ensure_indexes(link)
         document = entry_document(namespace, key, payload, expires_at)
-        self._entries.replace_one({"_id": document["_id"]}, document, upsert=True)
+        link.entries.replace_one({"_id": document["_id"]}, document, upsert=True)
 
     def _put_many(
         self, namespace: str, items: list[tuple[str, Any]], ttl: float | None, expires_at: float | None
     ) -> None:
+        link = self._links.get()
         if not self._indexed:
-            self._ensure_indexes()
+            self._ensure_indexes(link)
         documents = [entry_document(namespace, key, payload, expires_at) for key, payload in items]
-        self._entries.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in documents], ordered=True)
+        link.entries.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in documents], ordered=True)
 
     def _remove(self, namespace: str, key: str) -> bool:
-        return (self._entries.delete_one({"_id": entry_id(namespace, key)})).deleted_count == 1
+        return (self._links.get().entries.delete_one({"_id": entry_id(namespace, key)})).deleted_count == 1
 
     def _remove_expired(self, now: float) -> int:
-        return (self._entries.delete_many({"expires_at": {"$lte": date(now)}})).deleted_count
+        return (self._links.get().entries.delete_many({"expires_at": {"$lte": date(now)}})).deleted_count
 
     def _clear(self, namespace: str | None) -> None:
+        link = self._links.get()
         if not self._indexed:
-            self._ensure_indexes()
-        self._entries.delete_many({} if namespace is None else {"_id.ns": namespace})
+            self._ensure_indexes(link)
+        link.entries.delete_many({} if namespace is None else {"_id.ns": namespace})
 
     def _close(self) -> None:
-        if self._owned_client is not None:
-            self._owned_client.close()
+        self._links.close()
 
     def _acquire_lock(self, namespace: str, key: str, ttl: float) -> str | None:
         """Take the cross-process lock on ``key`` for ``ttl`` seconds; return its token, or ``None`` if held."""
+        link = self._links.get()
         if not self._indexed:
-            self._ensure_indexes()
+            self._ensure_indexes(link)
         token = secrets.token_hex(16)
         try:
-            document = self._locks.find_one_and_update(
+            document = link.locks.find_one_and_update(
                 {"_id": entry_id(namespace, key)},
                 lock_update(token, ttl),
                 upsert=True,
@@ -162,7 +203,7 @@ class SyncMongoCache(Backend):
 
     def _release_lock(self, namespace: str, key: str, token: str) -> bool:
         """Release the lock if ``token`` still holds it; return whether it did."""
-        result = self._locks.delete_one({"_id": entry_id(namespace, key), "token": token})
+        result = self._links.get().locks.delete_one({"_id": entry_id(namespace, key), "token": token})
         return result.deleted_count == 1
 
     def __repr__(self) -> str:

@@ -2,7 +2,7 @@
 """``SyncRedisCache``: Redis and Redis Cluster storage over redis.
 
 Written once, for asyncio: ``scripts/unasync.py`` generates the sync twin. The key
-layout, value framing and Lua scripts live in ``_shared.py``.
+layout, entry layout and Lua scripts live in ``_shared.py``.
 """
 
 from __future__ import annotations
@@ -10,20 +10,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from cache_core import Backend, CircuitBreaker, Clock, Entry, JsonSerializer, Serializer
+from cache_core import Backend, CircuitBreaker, Clock, Entry, JsonSerializer, SharedState, Serializer
 from redis import ConnectionPool, Redis
 from redis.cluster import RedisCluster
 from redis.retry import Retry
+from redis.exceptions import ResponseError
 
 from ._shared import (
+    MARKER_FAMILY,
     RELEASE_LOCK,
     REMOVE_IF_EXPIRED,
+    REMOVE_IF_OURS,
     SCAN_COUNT,
     TIMEOUT_ERRORS,
     KeyLayout,
+    Link,
     DirectReads,
     connect,
     frame,
+    is_foreign,
     lock_milliseconds,
     make_breaker,
     milliseconds,
@@ -42,6 +47,8 @@ class SyncRedisCache(Backend):
     Args:
         url: a ``redis://``, ``rediss://`` or ``unix://`` URL; or a redis ``Redis``,
             ``RedisCluster`` or ``ConnectionPool`` you own (``close()`` leaves it open).
+            From a URL: one client for every thread (closed by close).
+            A client you pass in is used as it is.
         prefix: the first part of every key name; backends with the same prefix share entries.
         serializer: turns values into bytes; ``JsonSerializer()`` by default.
         clock: source of time for expiry instants.
@@ -71,58 +78,88 @@ class SyncRedisCache(Backend):
     ) -> None:
         super().__init__(serializer=serializer or JsonSerializer(), clock=clock, breaker=make_breaker(breaker))
         self._keys = KeyLayout(prefix)
-        self._client: Redis | RedisCluster
-        self._client, self._owned, self._label = connect(
-            url, redis_kwargs, timeout=timeout, cluster=cluster, classes=(Redis, RedisCluster, ConnectionPool, Retry)
-        )
-        self._reads = DirectReads(self._client.get)
+        classes = (Redis, RedisCluster, ConnectionPool, Retry)
+        client, self._owned, self._label = connect(url, redis_kwargs, timeout=timeout, cluster=cluster, classes=classes)
+
+        def new_link() -> Link:
+            """Another event loop's link: a client of its own from the URL, else the one passed in."""
+            if not self._owned:
+                return Link(client, DirectReads)
+            return Link(connect(url, redis_kwargs, timeout=timeout, cluster=cluster, classes=classes)[0], DirectReads)
+
+        self._links = SharedState(new_link, self._close_link if self._owned else None, first=Link(client, DirectReads))
+
+    @staticmethod
+    def _close_link(link: Link) -> None:
+        link.client.close()
 
     @property
     def client(self) -> Redis | RedisCluster:
-        """The redis-py client in use."""
-        return self._client
+        """The redis-py client in use (from a URL: the calling event loop's)."""
+        link = self._links.peek()
+        assert link is not None  # noqa: S101 - made in __init__, dropped only with its loop
+        client: Redis | RedisCluster = link.client
+        return client
 
     def _get(self, namespace: str, key: str) -> Entry | None:
-        return unframe(self._reads.get(self._keys.entry(namespace, key)))
+        try:
+            raw = self._links.get().reads.get(self._keys.entry(namespace, key))
+        except ResponseError as exc:
+            if is_foreign(exc):
+                return None
+            raise
+        return unframe(raw)
 
     def _get_many(self, namespace: str, keys: list[str]) -> list[Entry | None]:
-        with self._client.pipeline(transaction=False) as pipe:
+        with self._links.get().client.pipeline(transaction=False) as pipe:
             for key in keys:
                 pipe.get(self._keys.entry(namespace, key))
-            return [unframe(raw) for raw in pipe.execute()]
+            replies = pipe.execute(raise_on_error=False)
+        for reply in replies:
+            if isinstance(reply, Exception) and not is_foreign(reply):
+                raise reply
+        return [None if isinstance(reply, Exception) else unframe(reply) for reply in replies]
 
     def _put(self, namespace: str, key: str, payload: Any, ttl: float | None, expires_at: float | None) -> None:
-        self._client.set(self._keys.entry(namespace, key), frame(payload, expires_at), px=milliseconds(ttl))
+        name, value = self._keys.entry(namespace, key), frame(payload, expires_at)
+        self._links.get().client.set(name, value, px=milliseconds(ttl))
 
     def _put_many(
         self, namespace: str, items: list[tuple[str, Any]], ttl: float | None, expires_at: float | None
     ) -> None:
         px = milliseconds(ttl)
-        with self._client.pipeline(transaction=False) as pipe:
-            for key, payload in items:
-                pipe.set(self._keys.entry(namespace, key), frame(payload, expires_at), px=px)
+        batch = [(self._keys.entry(namespace, key), frame(payload, expires_at)) for key, payload in items]
+        with self._links.get().client.pipeline(transaction=False) as pipe:
+            for name, value in batch:
+                pipe.set(name, value, px=px)
             pipe.execute()
 
     def _remove(self, namespace: str, key: str) -> bool:
-        return bool(self._client.unlink(self._keys.entry(namespace, key)))
+        name = self._keys.entry(namespace, key)
+        return bool(self._links.get().client.execute_command("EVAL", REMOVE_IF_OURS, 1, name, MARKER_FAMILY))
 
     def _remove_expired(self, now: float) -> int:
-        removed = 0
-        for names in self._scan(self._keys.pattern(None), kind="string"):
-            with self._client.pipeline(transaction=False) as pipe:
-                for name in names:  # execute_command: redis-py's sync ClusterPipeline refuses pipe.eval()
-                    pipe.execute_command("EVAL", REMOVE_IF_EXPIRED, 1, name, repr(now))
-                removed += sum(pipe.execute())
-        return removed
+        return self._each_of_ours(self._keys.pattern(None), REMOVE_IF_EXPIRED, repr(now))
 
     def _clear(self, namespace: str | None) -> None:
-        # SCAN + UNLINK in batches (per node on a cluster): never KEYS, never a long stall.
-        for names in self._scan(self._keys.pattern(namespace)):
-            self._client.unlink(*names)
+        # SCAN + a delete-if-ours script per key, in batches (per node on a cluster): never KEYS, never a long stall.
+        self._each_of_ours(self._keys.pattern(namespace), REMOVE_IF_OURS)
 
-    def _scan(self, pattern: bytes, kind: str | None = None) -> Iterator[list[bytes]]:
+    def _each_of_ours(self, pattern: bytes, script: str, *arguments: str) -> int:
+        """Run ``script`` on every string under ``pattern`` (it checks the key is ours); the sum of its results."""
+        client = self._links.get().client
+        total = 0
+        for names in self._scan(client, pattern):
+            with client.pipeline(transaction=False) as pipe:
+                for name in names:  # execute_command: redis-py's sync ClusterPipeline refuses pipe.eval()
+                    pipe.execute_command("EVAL", script, 1, name, MARKER_FAMILY, *arguments)
+                total += sum(pipe.execute())
+        return total
+
+    @staticmethod
+    def _scan(client: Redis | RedisCluster, pattern: bytes) -> Iterator[list[bytes]]:
         names: list[bytes] = []
-        for name in self._client.scan_iter(match=pattern, count=SCAN_COUNT, _type=kind):
+        for name in client.scan_iter(match=pattern, count=SCAN_COUNT, _type="string"):
             names.append(name)
             if len(names) >= SCAN_COUNT:
                 yield names
@@ -131,18 +168,18 @@ class SyncRedisCache(Backend):
             yield names
 
     def _close(self) -> None:
-        if self._owned:
-            self._client.close()
+        self._links.close()
 
     # -- cross-process lock (the template's _try_lock/_unlock add the error policy) ------------
 
     def _acquire_lock(self, namespace: str, key: str, ttl: float) -> str | None:
         token = new_token()
-        acquired = self._client.set(self._keys.lock(namespace, key), token, nx=True, px=lock_milliseconds(ttl))
+        name, px = self._keys.lock(namespace, key), lock_milliseconds(ttl)
+        acquired = self._links.get().client.set(name, token, nx=True, px=px)
         return token if acquired else None
 
     def _release_lock(self, namespace: str, key: str, token: str) -> bool:
-        return bool(self._client.eval(RELEASE_LOCK, 1, self._keys.lock(namespace, key), token))
+        return bool(self._links.get().client.eval(RELEASE_LOCK, 1, self._keys.lock(namespace, key), token))
 
     def __repr__(self) -> str:
         state = " closed" if self._closed else ""
