@@ -1,12 +1,10 @@
 """What JsonSerializer stores is JSON that other programs read with their own driver.
 
-Values go in through SyncSqliteCache and SyncMongoCache (default serializer); the stored
-bytes come back out through plain ``sqlite3`` and ``pymongo`` and are read with
-``json.loads``, as a service in another language or a person at a shell would. The other
-direction too: JSON another program writes is read by the cache as that value.
-
-Redis is left out here while its stored layout is being reworked; its layout tests cover
-the framing around the same serializer bytes.
+Values go in through SyncSqliteCache, SyncMongoCache and SyncRedisCache (default
+serializer); the stored bytes come back out through plain ``sqlite3``, ``pymongo`` and
+``redis`` (``GETRANGE key 40 -1``: the payload after Redis's 40-byte header line) and are
+read with ``json.loads``, as a service in another language or a person at a shell would.
+The other direction too: JSON another program writes is read by the cache as that value.
 """
 
 from __future__ import annotations
@@ -22,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from cache_core import Backend
 from cache_mongo import SyncMongoCache
+from cache_redis import SyncRedisCache
 from cache_sqlite import SyncSqliteCache
 from cache_testing import servers
 from hypothesis import HealthCheck, given, settings
@@ -112,12 +112,40 @@ def mongo_store(url: str) -> Iterator[Store]:
         client.close()
 
 
-@pytest.fixture(params=["sqlite", "mongo"])
+@pytest.fixture(scope="module")
+def redis_server_url() -> Iterator[str]:
+    with servers.redis_url() as url:
+        yield url
+
+
+def redis_store(url: str) -> Iterator[Store]:
+    prefix = f"interop-{uuid.uuid4().hex[:12]}"
+    client = redis.Redis.from_url(url)
+
+    def read_raw(key: str) -> bytes:
+        stored = client.getrange(f"{prefix}:{NAMESPACE}:{key}", 40, -1)
+        assert stored, key
+        return bytes(stored)
+
+    def write_raw(key: str, stored: bytes) -> None:
+        client.set(f"{prefix}:{NAMESPACE}:{key}", b"cache-redis/1 never".ljust(39) + b"\n" + stored)
+
+    try:
+        with SyncRedisCache(url, prefix=prefix) as cache:
+            yield Store(cache, read_raw, write_raw)
+            cache.clear()
+    finally:
+        client.close()
+
+
+@pytest.fixture(params=["sqlite", "mongo", "redis"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "sqlite":
         yield from sqlite_store(tmp_path)
-    else:
+    elif request.param == "mongo":
         yield from mongo_store(request.getfixturevalue("mongo_server_url"))
+    else:
+        yield from redis_store(request.getfixturevalue("redis_server_url"))
 
 
 @pytest.mark.parametrize("key", JSON_VALUES)

@@ -18,7 +18,6 @@ import asyncio
 import json
 import runpy
 import sqlite3
-import struct
 import subprocess
 import sys
 import time
@@ -380,8 +379,8 @@ class RawStore:
         if kind == "sqlite":
             self.raw(namespace, key, payload, expires_at)
         elif kind == "redis":
-            frame = b"\x01" if expires_at is None else b"\x02" + struct.pack(">d", expires_at)
-            self.raw(namespace, key, frame + payload)
+            instant = b"never" if expires_at is None else repr(float(expires_at)).encode()
+            self.raw(namespace, key, b"cache-redis/1 " + instant.ljust(25) + b"\n" + payload)
         else:
             document: dict[str, Any] = {"_id": {"ns": namespace, "key": key}, "value": Binary(payload)}
             if expires_at is not None:
@@ -517,8 +516,9 @@ ODD_REPRESENTATIONS: dict[str, list[tuple[str, Any, Any]]] = {
     ],
     "redis": [
         ("another program's value", b"hello", None),
-        ("future framing", b'\x03"tea"', None),
-        ("truncated instant", b"\x02\x00\x01", None),
+        ("future layout", b"cache-redis/2 never" + b" " * 20 + b'\n"tea"', None),
+        ("truncated header", b"cache-redis/1 1.0", None),
+        ("bad instant", b"cache-redis/1 tomorrow" + b" " * 17 + b'\n"tea"', None),
         ("empty", b"", None),
     ],
     "mongo": [
