@@ -124,8 +124,9 @@ def redis_store(url: str) -> Iterator[Store]:
 
     def read_raw(key: str) -> bytes:
         stored = client.getrange(f"{prefix}:{NAMESPACE}:{key}", 40, -1)
+        assert isinstance(stored, bytes), key
         assert stored, key
-        return bytes(stored)
+        return stored
 
     def write_raw(key: str, stored: bytes) -> None:
         client.set(f"{prefix}:{NAMESPACE}:{key}", b"cache-redis/1 never".ljust(39) + b"\n" + stored)

@@ -117,11 +117,13 @@ class MongoCache(AsyncBackend):
                 source = source[collection]
             return _Link(client, source)
 
+        owned = client is not None  # not the client itself: the first loop's client must not outlive its loop
+
         def new_link() -> _Link:
             """Another event loop's link: a client of its own from the URI, else what was passed in."""
-            return link(None if client is None else AsyncMongoClient(str(uri), **options))
+            return link(AsyncMongoClient(str(uri), **options) if owned else None)
 
-        self._links = LoopLocal(new_link, self._close_link if client is not None else None, first=link(client))
+        self._links = LoopLocal(new_link, self._close_link if owned else None, first=link(client))
         self._indexed = False
 
     @staticmethod

@@ -85,10 +85,12 @@ class RedisCache(AsyncBackend):
         classes = (Redis, RedisCluster, ConnectionPool, Retry)
         client, self._owned, self._label = connect(url, redis_kwargs, timeout=timeout, cluster=cluster, classes=classes)
 
+        passed_in = None if self._owned else client  # ours is not kept: the first loop's client must not outlive it
+
         def new_link() -> Link:
             """Another event loop's link: a client of its own from the URL, else the one passed in."""
-            if not self._owned:
-                return Link(client, ReadCoalescer)
+            if passed_in is not None:
+                return Link(passed_in, ReadCoalescer)
             return Link(connect(url, redis_kwargs, timeout=timeout, cluster=cluster, classes=classes)[0], ReadCoalescer)
 
         self._links = LoopLocal(new_link, self._close_link if self._owned else None, first=Link(client, ReadCoalescer))
