@@ -7,7 +7,6 @@ refuses a second loop), closed when that loop shuts down.
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import threading
 import time
@@ -104,19 +103,6 @@ def test_a_loops_client_is_closed_when_the_loop_ends(mongo_url: str, database_na
     assert len({id(client) for client in clients}) == 3  # one client per loop
     assert asyncio.run(backend.get("k")) == 1
     asyncio.run(backend.close())
-
-
-# PyMongo's own monitor tasks of the abandoned loop complain when they are collected.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-def test_a_loop_closed_without_shutting_down_is_dropped(mongo_url: str, database_name: str) -> None:
-    backend = MongoCache(mongo_url, database=database_name)
-    loop = asyncio.new_event_loop()
-    loop.run_until_complete(backend.put("k", 1))
-    loop.close()  # no shutdown_asyncgens: the backend notices on the next loop
-    assert asyncio.run(backend.get("k")) == 1
-    asyncio.run(backend.close())
-    del backend, loop
-    gc.collect()  # here, under this test's filter, not in a later test
 
 
 def test_a_motor_client_passed_in_is_used_as_it_is(mongo_url: str, database_name: str) -> None:
