@@ -275,12 +275,6 @@ class Queries:
     # -- reading rows back -------------------------------------------------------------------
 
     @staticmethod
-    def entry(rows: Iterable[Any]) -> Entry | None:
-        for value, expires_at in rows:
-            return value, expires_at
-        return None
-
-    @staticmethod
     def entries(keys: list[str], rows: Iterable[Any]) -> list[Entry | None]:
         found = {key: (value, expires_at) for key, value, expires_at in rows}
         return [found.get(key) for key in keys]
