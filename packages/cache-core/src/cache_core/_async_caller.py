@@ -71,7 +71,7 @@ class AsyncCaller:
         value = read(key) if read is not None else await self.read(key)
         if value is not MISSING:
             if self.plan.freshness is not None:
-                return await self.fresh_or_stale(value, key, args, kwargs)
+                return await self.fresh_or_stale(value, key, hot, args, kwargs)
             self.plan.hits += 1
             index = self.binding.index
             if hot is not NOT_HOT and index is not None:
@@ -80,14 +80,20 @@ class AsyncCaller:
         self.plan.misses += 1
         return await self.flights.share(key, self.compute, key, args, kwargs)
 
-    async def fresh_or_stale(self, stored: Any, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    async def fresh_or_stale(
+        self, stored: Any, key: str, hot: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         """A read entry of a function with freshness options: serve it, refresh it, or recompute."""
-        plan = self.plan
-        value, verdict = plan.judge(stored, self.binding.backend.clock.now())
-        if verdict is FRESH or verdict is REFRESH_EARLY:
+        plan, index = self.plan, self.binding.index
+        value, verdict, fresh_until = plan.judge(stored, self.binding.backend.clock.now())
+        if verdict is FRESH:
             plan.hits += 1
-            if verdict is REFRESH_EARLY:
-                self.refresher.start(key, self.compute, key, args, kwargs)
+            if hot is not NOT_HOT and index is not None:
+                index.remember_fresh(hot, key, value, fresh_until)
+            return value
+        if verdict is REFRESH_EARLY:
+            plan.hits += 1
+            self.refresher.start(key, self.compute, key, args, kwargs)
             return value
         if verdict is STALE:
             plan.stale += 1
@@ -184,7 +190,7 @@ class AsyncCaller:
         stored = await self.read(key)
         if stored is MISSING:
             return None
-        value, verdict = self.plan.judge(stored, self.binding.backend.clock.now())
+        value, verdict, _ = self.plan.judge(stored, self.binding.backend.clock.now())
         return _Found(value) if verdict is FRESH or verdict is REFRESH_EARLY else None
 
     async def unlock(self, key: str, token: str) -> None:

@@ -29,13 +29,21 @@ class Stored:
     DEAD``, which every reader holding it takes for expired.
     """
 
-    __slots__ = ("expires_at", "key", "namespace", "value")
+    __slots__ = ("expires_at", "key", "namespace", "shadow", "value")
 
     def __init__(self, value: Any, expires_at: float, namespace: str, key: str) -> None:
         self.value = value
         self.expires_at = expires_at
         self.namespace = namespace
         self.key = key
+        self.shadow: Stored | None = None  # see HotIndex.remember_fresh
+
+    def kill(self) -> None:
+        """This entry was replaced or removed: whoever holds it (or its shadow) reads it as expired."""
+        self.expires_at = DEAD
+        shadow = self.shadow
+        if shadow is not None:
+            shadow.expires_at = DEAD
 
 
 NEVER: Final = math.inf  # the expiry of a Stored that does not expire (tested with ``is``)
@@ -80,6 +88,24 @@ class HotIndex(dict):  # type: ignore[type-arg]
         # emptied the index before this insertion, so take it out again.
         if type(entry) is not Stored and space.get(key, MISSING) is not entry:
             self.pop(hot, None)
+
+    def remember_fresh(self, hot: Any, key: str, value: Any, fresh_until: float) -> None:
+        """Index the value inside the freshness envelope stored under ``key``, until ``fresh_until``.
+
+        The index gets a shadow of the stored entry: the value itself, expiring when it
+        stops being fresh (so a stale call goes to the caller, which serves and refreshes
+        it), and killed with the entry it shadows.
+        """
+        entry = self.space.get(key, MISSING)
+        if type(entry) is not Stored:
+            return
+        shadow = Stored(value, fresh_until, entry.namespace, key)
+        entry.shadow = shadow
+        if entry.expires_at is DEAD:  # killed before it got its shadow
+            return
+        if len(self) >= self.limit:
+            self.clear()
+        self[hot] = shadow
 
 
 @runtime_checkable
@@ -242,7 +268,7 @@ class SyncDictCache(Backend):
     def _drop_entry(self, namespace: str, entry: Any) -> None:
         """Retire an entry just taken out of its namespace dict; call under the lock."""
         if type(entry) is Stored:
-            entry.expires_at = DEAD
+            entry.kill()
             if self._order is not None:
                 self._order.pop(entry, None)
         else:
@@ -316,7 +342,7 @@ class SyncDictCache(Backend):
                     continue
                 for entry in space.values():
                     if type(entry) is Stored:
-                        entry.expires_at = DEAD
+                        entry.kill()
                         if self._order is not None:
                             self._order.pop(entry, None)
                 space.clear()

@@ -114,8 +114,8 @@ class CallPlan:
             raise TypeError(msg)
         if local is None:
             return Binding(backend, storage, None, None, None, lock_seconds)
-        # Entries with a freshness envelope are read through fetch, which opens it.
-        limit = self.keys.hot_limit if self.freshness is None else 0
+        # Early refresh decides on every hit, so its hits all go through the caller.
+        limit = 0 if self.freshness is not None and self.freshness.early_refresh else self.keys.hot_limit
         index = local.hot_index(self.namespace, limit) if limit else None
         return Binding(backend, storage, local.reader(self.namespace), local.writer(self.namespace), index, None)
 
@@ -139,25 +139,25 @@ class CallPlan:
             return value, seconds
         return (ENVELOPE, value, now + seconds, duration), seconds + freshness.window
 
-    def judge(self, stored: Any, now: float) -> tuple[Any, Verdict]:
-        """The value in what was read, and what to do with it (``stored`` is not ``MISSING``)."""
+    def judge(self, stored: Any, now: float) -> tuple[Any, Verdict, float]:
+        """The value in what was read, what to do with it, and until when it is fresh."""
         freshness = self.freshness
         if freshness is None or type(stored) is not tuple or len(stored) != 4 or stored[0] != ENVELOPE:
-            return stored, FRESH  # no envelope: stored without freshness, fresh for as long as it is kept
+            return stored, FRESH, math.inf  # no envelope: fresh for as long as it is kept
         _, value, fresh_until, duration = stored
         if now < fresh_until:
             beta = freshness.early_refresh
             # XFetch: recompute early with a probability that grows as expiry nears and
             # with how long the function took.
             if beta and now - duration * beta * math.log(random.random() or 1e-300) >= fresh_until:  # noqa: S311
-                return value, REFRESH_EARLY
-            return value, FRESH
+                return value, REFRESH_EARLY, fresh_until
+            return value, FRESH, fresh_until
         late = now - fresh_until
         if late < freshness.stale_while_revalidate:
-            return value, STALE
+            return value, STALE, fresh_until
         if late <= freshness.stale_if_error:
-            return value, STALE_IF_ERROR
-        return value, EXPIRED
+            return value, STALE_IF_ERROR, fresh_until
+        return value, EXPIRED, fresh_until
 
     @staticmethod
     def lock_pauses(lock_seconds: float) -> Iterator[float]:
