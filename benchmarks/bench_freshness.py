@@ -5,10 +5,11 @@ test: it always exits 0 and marks each target of the freshness issue PASS or FAI
 
 1. A hot key with ``ttl=1`` whose function takes 100 ms, called in a loop by 50 async
    callers (16 threads for sync) for ``--seconds``: per-call latency after a one-second
-   warm-up, each caller doing 20 ms of other work between calls (a steady load). Runs side by side: plain hits (``ttl=3600``, the reference), ``ttl=1``
-   with ``stale_while_revalidate``, and ``ttl=1`` without it. Targets: p99 with it at
-   most 2x the plain-hit p99 and the function run about once per TTL; without it, p99 at
-   least the function's 100 ms.
+   warm-up, each caller doing 20 ms of other work between calls (a steady load). Runs
+   side by side: plain hits (``ttl=3600``, the reference), ``ttl=1`` with
+   ``stale_while_revalidate``, and ``ttl=1`` without it. Targets: p99 with it at most 2x
+   the plain-hit p99 and the function run about once per TTL; without it, p99 at least
+   the function's 100 ms.
 2. The same with ``stale_if_error``: the function fails for 5 s in the middle of the run
    (``--seconds`` is raised to 8 if shorter); target: no error reaches a caller.
 3. ``cached_many`` over Redis (a ``redis-server`` started here, or ``REDIS_URL``): 100 ids
