@@ -127,9 +127,17 @@ class AsyncCaller:
             return await self.compute_locked(key, args, kwargs, lock_seconds)
         now = self.binding.backend.clock.now  # durations on the cache's clock, so TestClock drives XFetch too
         started = now()
-        value = await self.plan.fn(*args, **kwargs)
+        value = await self.run(args, kwargs)
         await self.keep(key, args, kwargs, value, now() - started)
         return value
+
+    async def run(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """The function's result (inside ``Telemetry.computing`` when telemetry is on)."""
+        plan = self.plan
+        if plan.telemetry is None:
+            return await plan.fn(*args, **kwargs)
+        with plan.telemetry.computing():
+            return await plan.fn(*args, **kwargs)
 
     async def refresh(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Recompute a call now, store and return its value (``f.refresh(...)``)."""
@@ -158,7 +166,7 @@ class AsyncCaller:
         try:
             now = self.binding.backend.clock.now
             started = now()
-            value = await self.plan.fn(*args, **kwargs)
+            value = await self.run(args, kwargs)
             await self.keep(key, args, kwargs, value, now() - started)
             return value
         finally:
@@ -234,7 +242,7 @@ class AsyncCaller:
         plan.misses += len(missing)
         if not missing:
             return result
-        loaded = await plan.fn(missing, *args, **kwargs)
+        loaded = await self.run((missing, *args), kwargs)
         fresh = {id_: loaded[id_] for id_ in missing if id_ in loaded}
         ttl = plan.ttl
         seconds = ttl.seconds if ttl.per_entry is None else ttl.per_entry(plan.fn, (missing, *args), kwargs, fresh)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, Union, overload
 
 from ._adapters import BackendAdapter
@@ -170,11 +170,12 @@ def check_backend(backend: object) -> AnyBackend:
 class _Member:
     """One decorated function in a slot: its plan, its caller and its compiled wrapper, if any."""
 
-    __slots__ = ("__weakref__", "caller", "compiled", "plan", "slot")
+    __slots__ = ("__weakref__", "caller", "cleared", "compiled", "plan", "slot")
 
     def __init__(self, plan: CallPlan, caller: Caller, compiled: Compiled | None, slot: Slot) -> None:
         self.plan, self.caller, self.compiled = plan, caller, compiled
         self.slot = slot  # a slot lives as long as a function decorated into it
+        self.cleared: CacheInfo | None = None  # the counts that cache_clear() reset, added up
 
     def bind(self, backend: AnyBackend) -> None:
         binding = self.caller.bind(backend)
@@ -183,6 +184,22 @@ class _Member:
 
     def hits(self, reset: bool = False) -> int:
         return self.compiled.count(reset) if self.compiled is not None else 0
+
+    def info(self) -> CacheInfo:
+        plan = self.plan
+        return CacheInfo(hits=self.hits() + plan.hits, misses=plan.misses, errors=plan.errors, stale=plan.stale)
+
+    def lifetime(self) -> CacheInfo:
+        """The counts since decoration, ``cache_clear()`` notwithstanding (telemetry's counters only grow)."""
+        info, cleared = self.info(), self.cleared
+        if cleared is None:
+            return info
+        return CacheInfo(**{f.name: getattr(info, f.name) + getattr(cleared, f.name) for f in fields(CacheInfo)})
+
+
+def members() -> list[_Member]:
+    """Every live decorated function (``cache_core.telemetry`` reads their counters and re-binds them)."""
+    return [member for slot in list(Slot.instances) for member in list(slot._members)]
 
 
 def decorate(fn: Any, *, slot: Slot, options: CacheOptions, many: bool = False) -> Any:
@@ -221,10 +238,8 @@ def _add_controls(wrapper: Any, member: _Member) -> None:
     """Give ``wrapper`` its ``cache_info``, ``invalidate``, ``cache_clear`` and ``refresh`` (holding ``member``)."""
     plan, caller = member.plan, member.caller
 
-    def cache_info() -> CacheInfo:
-        return CacheInfo(hits=member.hits() + plan.hits, misses=plan.misses, errors=plan.errors, stale=plan.stale)
-
     def reset() -> None:
+        member.cleared = member.lifetime()
         member.hits(reset=True)
         plan.hits = plan.misses = plan.errors = plan.stale = 0
 
@@ -256,7 +271,7 @@ def _add_controls(wrapper: Any, member: _Member) -> None:
             return sync_caller.refresh(args, kwargs)
 
         wrapper.invalidate, wrapper.cache_clear, wrapper.refresh = invalidate, cache_clear, refresh
-    wrapper.cache_info = cache_info
+    wrapper.cache_info = member.info
 
 
 #: The backend of ``cached`` without ``cache=`` and of ``cache_core.cache``.

@@ -24,6 +24,7 @@ from ._memory import HotIndex, LocalStorage
 from ._options import CacheOptions
 from ._policy import BackendPolicy
 from ._storage import AnyBackend, sync_view
+from ._telemetry import Telemetry, for_plan, observed
 
 StorageT = TypeVar("StorageT")
 
@@ -83,6 +84,7 @@ class CallPlan:
         "namespace",
         "options",
         "stale",
+        "telemetry",
         "ttl",
     )
 
@@ -96,6 +98,7 @@ class CallPlan:
         self.freshness = options.freshness
         # Hits answered by a compiled wrapper's hot index are counted in the wrapper; these here.
         self.hits = self.misses = self.errors = self.stale = 0
+        self.telemetry: Telemetry | None = for_plan(self)  # None while telemetry is off: see _telemetry
 
     def check_mode(self, backend: AnyBackend) -> None:
         """Raise ``TypeError`` if this function cannot use ``backend`` (sync function, async-only backend)."""
@@ -104,6 +107,8 @@ class CallPlan:
 
     def bind(self, backend: AnyBackend, storage: StorageT) -> Binding[StorageT]:
         """How calls reach ``backend``: in-process storage directly, anything else through ``storage``."""
+        if self.telemetry is not None:
+            storage = observed(storage, self.telemetry)
         local = sync_view(backend) if self.options.serializer is None else None
         if not isinstance(local, LocalStorage):
             local = None

@@ -126,9 +126,17 @@ class SyncCaller:
             return self.compute_locked(key, args, kwargs, lock_seconds)
         now = self.binding.backend.clock.now  # durations on the cache's clock, so TestClock drives XFetch too
         started = now()
-        value = self.plan.fn(*args, **kwargs)
+        value = self.run(args, kwargs)
         self.keep(key, args, kwargs, value, now() - started)
         return value
+
+    def run(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """The function's result (inside ``Telemetry.computing`` when telemetry is on)."""
+        plan = self.plan
+        if plan.telemetry is None:
+            return plan.fn(*args, **kwargs)
+        with plan.telemetry.computing():
+            return plan.fn(*args, **kwargs)
 
     def refresh(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Recompute a call now, store and return its value (``f.refresh(...)``)."""
@@ -157,7 +165,7 @@ class SyncCaller:
         try:
             now = self.binding.backend.clock.now
             started = now()
-            value = self.plan.fn(*args, **kwargs)
+            value = self.run(args, kwargs)
             self.keep(key, args, kwargs, value, now() - started)
             return value
         finally:
@@ -233,7 +241,7 @@ class SyncCaller:
         plan.misses += len(missing)
         if not missing:
             return result
-        loaded = plan.fn(missing, *args, **kwargs)
+        loaded = self.run((missing, *args), kwargs)
         fresh = {id_: loaded[id_] for id_ in missing if id_ in loaded}
         ttl = plan.ttl
         seconds = ttl.seconds if ttl.per_entry is None else ttl.per_entry(plan.fn, (missing, *args), kwargs, fresh)
