@@ -247,6 +247,18 @@ def test_instrument_again_moves_to_the_new_providers() -> None:
         uninstrument()
 
 
+@pytest.mark.parametrize("argument", ["meter_provider", "tracer_provider"])
+def test_a_provider_of_the_wrong_kind_is_a_type_error_and_changes_nothing(otel: Telemetry, argument: str) -> None:
+    @cached
+    def f(x: int) -> int:
+        return x
+
+    with pytest.raises(TypeError, match=f"{argument} must be an opentelemetry"):
+        instrument(**{argument: object()})
+    f(1)
+    assert otel.span_names() == [f"compute {function_name(f)}"]  # still reported where it was
+
+
 # -- computations -------------------------------------------------------------------------------
 
 

@@ -74,7 +74,7 @@ RESULTS: Final = (("hits", "hit"), ("misses", "miss"), ("stale", "stale"), ("err
 # Backend operations take well under a millisecond in memory and a few on a network;
 # computations are whatever the function does.
 _OPERATION_BUCKETS: Final = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
-_COMPUTE_BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+_COMPUTE_BUCKETS: Final = (*_OPERATION_BUCKETS, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 Attributes = Mapping[str, str]
 
@@ -90,7 +90,17 @@ def instrument(
         tracer_provider: where the spans go; by default the global one.
 
     Calling it again replaces the providers.
+
+    Raises:
+        TypeError: a provider that is not an OpenTelemetry one.
     """
+    for name, given, kind in (
+        ("meter_provider", meter_provider, metrics.MeterProvider),
+        ("tracer_provider", tracer_provider, trace.TracerProvider),
+    ):
+        if given is not None and not isinstance(given, kind):
+            msg = f"{name} must be an {kind.__module__}.{kind.__qualname__}, not {type(given).__qualname__}"
+            raise TypeError(msg)
     with _telemetry.switching:
         global _active  # noqa: PLW0603 - one instrumentation per process
         _active = _Instrumentation(_instruments(meter_provider), trace.get_tracer(SCOPE, __version__, tracer_provider))
