@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cache_core import BackendError, Cache, DictCache, PickleSerializer, SyncDictCache, cached
+from cache_core import BackendError, Cache, DictCache, PickleSerializer, SyncDictCache, cached, cached_many
 from cache_core.telemetry import instrument, uninstrument
 from cache_sqlite import SqliteCache, SyncSqliteCache
+from cache_testing import TestClock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry import trace
@@ -148,7 +149,7 @@ def test_requests_count_every_call_by_result(mode: str, shape: str, calls: list[
         for x in calls:
             assert asyncio.run(call(fn, x)) == 2 * x
             seen.add(x)
-        expected = {"hit": len(calls) - len(seen), "miss": len(seen), "error": 0} if calls else {}
+        expected = {"hit": len(calls) - len(seen), "miss": len(seen), "stale": 0, "error": 0} if calls else {}
         assert telemetry.requests(fn, namespace) == expected
     finally:
         uninstrument()
@@ -170,8 +171,8 @@ def test_requests_include_functions_decorated_before_instrument_and_calls_before
 
         early(1)
         late(1)
-        assert telemetry.requests(early) == {"hit": 1, "miss": 1, "error": 0}  # counted since decoration
-        assert telemetry.requests(late) == {"hit": 0, "miss": 1, "error": 0}
+        assert telemetry.requests(early) == {"hit": 1, "miss": 1, "stale": 0, "error": 0}  # counted since decoration
+        assert telemetry.requests(late) == {"hit": 0, "miss": 1, "stale": 0, "error": 0}
     finally:
         uninstrument()
 
@@ -183,11 +184,11 @@ def test_requests_stay_monotonic_across_cache_clear(otel: Telemetry) -> None:
 
     f(1)
     f(1)
-    assert otel.requests(f) == {"hit": 1, "miss": 1, "error": 0}
+    assert otel.requests(f) == {"hit": 1, "miss": 1, "stale": 0, "error": 0}
     f.cache_clear()
     f(1)
     assert f.cache_info().misses == 1
-    assert otel.requests(f) == {"hit": 1, "miss": 2, "error": 0}
+    assert otel.requests(f) == {"hit": 1, "miss": 2, "stale": 0, "error": 0}
 
 
 def test_requests_of_a_namespace_and_function_add_up_over_decorations(otel: Telemetry) -> None:
@@ -197,7 +198,7 @@ def test_requests_of_a_namespace_and_function_add_up_over_decorations(otel: Tele
     first, second = cached(namespace="shared")(work), cached(namespace="shared")(work)
     first(1)
     second(2)
-    assert otel.requests(work) == {"hit": 0, "miss": 2, "error": 0}
+    assert otel.requests(work) == {"hit": 0, "miss": 2, "stale": 0, "error": 0}
     (point,) = [
         p
         for p in otel.points("cache.requests")
@@ -208,6 +209,19 @@ def test_requests_of_a_namespace_and_function_add_up_over_decorations(otel: Tele
         "cache.namespace": "shared",
         "cache.result": "miss",
     }
+
+
+def test_stale_values_served_are_requests_of_their_own(otel: Telemetry) -> None:
+    clock = TestClock()
+
+    @cached(cache=SyncDictCache(clock=clock), ttl=10, stale_while_revalidate=60)
+    def f(x: int) -> int:
+        return x
+
+    f(1)
+    clock.advance(11)
+    f(1)  # expired, within the grace period: served stale, refreshed in the background
+    assert otel.requests(f) == {"hit": 0, "miss": 1, "stale": 1, "error": 0}
 
 
 def test_uninstrument_stops_metrics_and_spans() -> None:
@@ -240,9 +254,9 @@ def test_instrument_again_moves_to_the_new_providers() -> None:
         f(2)
         assert len(first.spans()) == len(second.spans()) == 1
         assert first.requests(f) == {}
-        assert second.requests(f) == {"hit": 0, "miss": 2, "error": 0}
+        assert second.requests(f) == {"hit": 0, "miss": 2, "stale": 0, "error": 0}
         instrument(meter_provider=first_meter, tracer_provider=first_tracer)  # the same instruments again
-        assert first.requests(f) == {"hit": 0, "miss": 2, "error": 0}
+        assert first.requests(f) == {"hit": 0, "miss": 2, "stale": 0, "error": 0}
     finally:
         uninstrument()
 
@@ -310,7 +324,7 @@ async def test_a_computation_that_raises_is_an_error_span_and_is_not_cached(otel
     assert point.attributes is not None
     assert point.attributes["error.type"] == "LookupError"
     assert point.count == 2
-    assert otel.requests(fails) == {"hit": 0, "miss": 2, "error": 0}
+    assert otel.requests(fails) == {"hit": 0, "miss": 2, "stale": 0, "error": 0}
 
 
 def test_hot_index_hits_make_no_spans(otel: Telemetry) -> None:
@@ -377,7 +391,29 @@ async def test_backend_operations_are_client_spans_and_durations(otel: Telemetry
             }
     counts = {p.attributes["cache.operation.name"]: p.count for p in otel.histogram("cache.operation.duration")}
     assert counts == {"get": 2, "set": 1, "delete": 1, "clear": 1}
-    assert otel.requests(fn) == {"hit": 1, "miss": 1, "error": 0}
+    assert otel.requests(fn) == {"hit": 1, "miss": 1, "stale": 0, "error": 0}
+
+
+async def test_batch_loads_are_one_batch_operation_each_way(otel: Telemetry, sqlite: tuple[str, Any]) -> None:
+    mode, backend = sqlite
+    if mode == "sync":
+
+        @cached_many(cache=backend)
+        def load(ids: list[int]) -> dict[int, int]:
+            return {i: 2 * i for i in ids}
+
+    else:
+
+        @cached_many(cache=backend)
+        async def load(ids: list[int]) -> dict[int, int]:
+            return {i: 2 * i for i in ids}
+
+    assert await call(load, [1, 2]) == {1: 2, 2: 4}
+    assert await call(load, [1, 2, 3]) == {1: 2, 2: 4, 3: 6}
+    kind = type(backend).__name__
+    batch = [f"get_many {kind}", f"compute {function_name(load)}", f"set_many {kind}"]
+    assert otel.span_names() == batch * 2
+    assert otel.requests(load) == {"hit": 2, "miss": 3, "stale": 0, "error": 0}
 
 
 async def test_the_lock_is_spanned_around_the_computation(otel: Telemetry, sqlite: tuple[str, Any]) -> None:
@@ -424,7 +460,7 @@ async def test_a_failing_backend_is_an_error_span_and_an_error_request(
     assert compute.status.status_code is trace.StatusCode.UNSET
     errors = [p for p in otel.histogram("cache.operation.duration") if p.attributes and "error.type" in p.attributes]
     assert {p.attributes["cache.operation.name"] for p in errors if p.attributes} == {"get", "set"}
-    assert otel.requests(fn) == {"hit": 0, "miss": 1, "error": 2}
+    assert otel.requests(fn) == {"hit": 0, "miss": 1, "stale": 0, "error": 2}
 
 
 async def test_fail_closed_errors_reach_the_caller_through_the_span(otel: Telemetry) -> None:

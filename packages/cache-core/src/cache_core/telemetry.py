@@ -10,8 +10,8 @@ application's choice)::
 Metrics:
 
 - ``cache.requests`` (counter, ``{request}``): decorated calls by ``cache.result``:
-  ``hit``, ``miss``, ``error`` (a backend failure that fail-open swallowed; that call is
-  also a miss or a hit) and, where the library counts them, ``stale``. Attributes:
+  ``hit``, ``miss``, ``stale`` (a stale value served) and ``error`` (a backend failure
+  that fail-open swallowed; that call is also a miss or a hit). Attributes:
   ``code.function.name`` (``module.qualname``), ``cache.namespace``, ``cache.result``.
   It is observed: it reads the counters behind ``cache_info()`` when the metrics are
   collected, so hits cost nothing more with telemetry on, and it stays monotonic across
@@ -19,8 +19,8 @@ Metrics:
 - ``cache.compute.duration`` (histogram, ``s``): runs of the function on a miss.
   Attributes: ``code.function.name``, ``cache.namespace``, and ``error.type`` when it raised.
 - ``cache.operation.duration`` (histogram, ``s``): operations on the backend.
-  Attributes: ``cache.operation.name`` (``get``, ``set``, ``lock``, ``unlock``,
-  ``delete``, ``clear``), ``cache.backend`` (its class name), ``code.function.name``,
+  Attributes: ``cache.operation.name`` (``get``, ``set``, ``get_many``, ``set_many``,
+  ``lock``, ``unlock``, ``delete``, ``clear``), ``cache.backend`` (its class name), ``code.function.name``,
   ``cache.namespace``, and ``error.type`` when it failed.
 
 Spans: ``compute <function>`` (internal) around each run of the function, and
@@ -50,7 +50,7 @@ from .__about__ import __version__
 from ._decorator import members
 
 if TYPE_CHECKING:
-    from ._decorator import _Member
+    from ._decorator import CacheInfo, _Member
     from ._plan import CallPlan
 
 __all__ = ["instrument", "uninstrument"]
@@ -68,7 +68,7 @@ OPERATION: Final = "cache.operation.name"
 BACKEND: Final = "cache.backend"
 ERROR_TYPE: Final = "error.type"
 
-#: ``CacheInfo`` field -> ``cache.result``; fields a ``CacheInfo`` lacks are skipped.
+#: ``CacheInfo`` field -> ``cache.result``.
 RESULTS: Final = (("hits", "hit"), ("misses", "miss"), ("stale", "stale"), ("errors", "error"))
 
 # Backend operations take well under a millisecond in memory and a few on a network;
@@ -180,11 +180,9 @@ class _Seen:
         self.function, self.namespace = _function_name(member.plan), member.plan.namespace
         self.counts: dict[str, int] = {}  # result -> count since decoration
 
-    def update(self, info: object) -> None:
+    def update(self, info: CacheInfo) -> None:
         for field, result in RESULTS:
-            count = getattr(info, field, None)
-            if isinstance(count, int):
-                self.counts[result] = count
+            self.counts[result] = getattr(info, field)
 
     def totals(self) -> Iterator[tuple[tuple[str, str, str], int]]:
         """``((function, namespace, result), count)``; nothing for a function never called."""
