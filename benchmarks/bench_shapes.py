@@ -1,7 +1,7 @@
 """Every call shape, sync and async: cache-core's hit path against cachetools, async-lru and the floor.
 
 Run it with ``hatch run bench:shapes`` (see benchmarks/README.md). It is a report, not a
-test: it always exits 0 and marks each target of issue 12 PASS or FAIL.
+test: it always exits 0 and marks each of its targets PASS or FAIL.
 
 Each row is one call shape (positional, keyword, keyword-only, defaults, ``*args``,
 ``**kwargs``, methods, classmethods, staticmethods, ``typed=True``, arguments of many
@@ -709,7 +709,7 @@ def print_header(args: argparse.Namespace) -> dict[str, Any]:
         f"passes over {WARM} warm values; gc.collect() before and gc disabled during every run; perf_counter_ns"
     )
     print(
-        f"  targets (issue 12): every row <= {TARGET_PEER:g}x its peer, geomean <= {TARGET_GEOMEAN:g}x; hit <= "
+        f"  targets: every row <= {TARGET_PEER:g}x its peer, geomean <= {TARGET_GEOMEAN:g}x; hit <= "
         f"{TARGET_HIT_UNBOUNDED:g}x floor unbounded, <= {TARGET_HIT_BOUNDED:g}x with ttl or maxsize; "
         f"miss+store <= {TARGET_MISS:g}x; memory <= {TARGET_MEMORY:g}x a dict"
     )

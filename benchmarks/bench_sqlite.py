@@ -1,9 +1,9 @@
 """SQLite get and put throughput: SqliteCache and SyncSqliteCache against the raw sqlite3 floor and diskcache.
 
 Run it with ``hatch run bench:sqlite``. It is a report, not a test: it always exits 0 and
-marks each target PASS or FAIL: the sync backend within 1.5x of the raw floor (issue 4); its
+marks each target PASS or FAIL: the sync backend within 1.5x of the raw floor; its
 get faster than diskcache's, and 50 concurrent tasks reading through one ``SqliteCache`` at
-no less than half the sync get's single-thread throughput (issue 14).
+no less than half the sync get's single-thread throughput.
 
 Every contender works on its own file in one temporary directory, with a small JSON
 document (~400 bytes stored) under ``--keys`` keys, without TTL:
@@ -232,6 +232,10 @@ async def main(arguments: argparse.Namespace) -> None:
                 for contender in contenders[shift:] + contenders[:shift]:
                     contender.runs.append(await batch(contender, keys, arguments.calls))
             report(contenders, arguments)
+            if arguments.json:
+                import _results
+
+                _results.write(arguments.json, "bench_sqlite", contenders, vars(arguments))
         finally:
             for close in closers:
                 result = close()
@@ -295,6 +299,7 @@ if __name__ == "__main__":
     parser.add_argument("--repeat", type=int, default=15, help="rounds: batches per contender")
     parser.add_argument("--tasks", type=int, default=50, help="concurrent tasks of the concurrency rows")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 3 rounds of 500 calls")
+    parser.add_argument("--json", metavar="PATH", help="also write every result to PATH as JSON")
     arguments = parser.parse_args()
     if arguments.quick:
         arguments.repeat, arguments.calls = 3, 500

@@ -121,7 +121,7 @@ def test_non_callable_key_maker(key_maker: Any) -> None:
 
 def test_non_callable_keygen() -> None:
     with pytest.raises(TypeError, match="keygen must be callable"):
-        cached(keygen="keygen")  # type: ignore[arg-type]
+        cached(keygen="keygen")  # type: ignore[call-overload]
 
 
 def test_key_maker_and_keygen_together() -> None:
@@ -161,7 +161,7 @@ class OnlyAsync(AsyncBackend):
 
 
 class Anonymous(OnlyAsync):
-    sync_alternative = None
+    sync_alternative = None  # type: ignore[assignment]
 
 
 def test_sync_function_with_async_only_backend_names_the_sync_backend() -> None:
@@ -229,12 +229,12 @@ def test_cache_must_be_a_backend(backend: Any) -> None:
 
 def test_serializer_must_encode_and_decode() -> None:
     with pytest.raises(TypeError, match="encode"):
-        cached(serializer=object())  # type: ignore[arg-type]
+        cached(serializer=object())  # type: ignore[call-overload]
 
 
 def test_decorating_something_not_callable() -> None:
     with pytest.raises(TypeError, match="function or method"):
-        cached(cache=DictCache())(None)
+        cached(cache=DictCache())(None)  # type: ignore[call-overload]
 
 
 # -- namespaces -----------------------------------------------------------------------------------

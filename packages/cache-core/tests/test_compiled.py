@@ -43,7 +43,7 @@ def make(mode: str, backend: Any, **options: Any) -> tuple[Any, list[Any]]:
 
     else:
 
-        async def get_user(user_id, suffix=""):  # type: ignore[no-untyped-def]
+        async def get_user(user_id, suffix=""):  # type: ignore[no-untyped-def,misc]
             calls.append((user_id, suffix))
             return f"user-{user_id}{suffix}#{len(calls)}"
 

@@ -33,7 +33,7 @@ def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == "cache_core" and r.levelno >= logging.WARNING]
 
 
-def make_function(mode: str, backend: Any, **options: Any) -> tuple[Callable[..., Any], list[Any]]:
+def make_function(mode: str, backend: Any, **options: Any) -> tuple[Any, list[Any]]:
     runs: list[Any] = []
     if mode == "sync":
 

@@ -303,7 +303,8 @@ def test_different_closures_and_lambdas_never_share_entries() -> None:
     assert apply(lambda x: x * 3, 10) == 30
     one = adder(1)
     assert key(point, one) == key(point, one)
-    first, second = [], []
+    first: list[int] = []
+    second: list[int] = []
     assert key(point, first.append) != key(point, second.append)
 
 

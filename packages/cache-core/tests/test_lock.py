@@ -169,7 +169,7 @@ async def test_an_abandoned_lock_blocks_no_longer_than_its_ttl() -> None:
 
 def test_lock_needs_a_backend_that_has_one() -> None:
     class NoLock(SyncLockingBackend):
-        _acquire_lock = Backend._acquire_lock  # type: ignore[assignment]
+        _acquire_lock = Backend._acquire_lock
 
     with pytest.raises(TypeError, match="offers no cross-process lock"):
         cached(cache=NoLock(_LockingStore()), lock=True)(lambda: 1)

@@ -1,4 +1,4 @@
-"""DictCache and SyncDictCache used directly: the backend API of the seeds and SPEC.
+"""DictCache and SyncDictCache used directly: the backend API users call.
 
 The two classes behave the same; ``Driven`` awaits whatever a method returns, so one
 test body covers both. Context managers differ by mode and have their own tests.

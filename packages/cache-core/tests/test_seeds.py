@@ -1,6 +1,6 @@
-"""Every example of the two seed documents, run against cache_core.
+"""Every example of the asyncio-caches and cachetoolz APIs this library takes over, run against cache_core.
 
-Names follow SPEC.md. Left to the packages that own them: the Redis, MongoDB and
+Left to the packages that own them: the Redis, MongoDB and
 SQLite backend examples, and ``NoCache`` (cache_testing).
 """
 
@@ -464,7 +464,7 @@ async def test_ttl_function_of_call_and_result(clock: Any) -> None:
 
     def ttl_for(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any], value: Any) -> float:
         seen.append((fn, args, kwargs, value))
-        return value
+        return float(value)
 
     calls = Calls()
 

@@ -15,7 +15,7 @@ from motor.motor_asyncio import AsyncIOMotorClient
 
 @pytest.fixture
 async def motor_client(mongo_url: str) -> AsyncIterator[Any]:
-    client = AsyncIOMotorClient(mongo_url, serverSelectionTimeoutMS=5000)
+    client: Any = AsyncIOMotorClient(mongo_url, serverSelectionTimeoutMS=5000)
     yield client
     client.close()
 
@@ -66,7 +66,7 @@ async def test_seed_style_cache_over_a_motor_database(motor_client: Any, databas
 
 
 def test_motor_objects_are_for_the_async_backend_only(mongo_url: str) -> None:
-    client = AsyncIOMotorClient(mongo_url)
+    client: Any = AsyncIOMotorClient(mongo_url)  # the wrong type on purpose
     with pytest.raises(TypeError, match=r"expected a MongoDB URI .* not AsyncIOMotorClient"):
         SyncMongoCache(client)
     with pytest.raises(TypeError, match="only apply when a URI is given"):

@@ -318,7 +318,7 @@ async def test_reads_leave_no_transaction_open(make: Make, tmp_path: Path, max_e
     await cache.put_many({"a": 1, "b": 2})
     assert await cache.get("a") == 1
     assert await cache.get_or_default("missing") is None
-    assert await asyncio.gather(cache.get("a"), cache.get("b"), cache.get_or_default("c")) == [1, 2, None]
+    assert list(await asyncio.gather(cache.get("a"), cache.get("b"), cache.get_or_default("c"))) == [1, 2, None]
     with sqlite3.connect(tmp_path / "cache.db", timeout=0, isolation_level=None) as other:
         other.execute("BEGIN IMMEDIATE")  # "database is locked" if a read had left a write open
         other.execute("COMMIT")
