@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import functools
 import gc
 import importlib.metadata
@@ -727,6 +728,7 @@ def write_json(
     results = {
         "meta": {
             "benchmark": "bench_core",
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "python": platform.python_version(),
             "implementation": platform.python_implementation(),
             "platform": platform.platform(),

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import functools
 import gc
 import importlib.metadata
@@ -690,6 +691,7 @@ def print_memory(rows: list[MemoryRow], n: int, targets: list[Target]) -> None:
 
 def print_header(args: argparse.Namespace) -> dict[str, Any]:
     meta = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
