@@ -88,7 +88,7 @@ def test_a_loops_client_is_closed_when_the_loop_ends(mongo_url: str, database_na
         await backend.put("k", 1)
         clients.append(backend._owned_client)
 
-    with MongoClient(mongo_url) as admin:
+    with MongoClient[dict[str, Any]](mongo_url) as admin:
 
         def ours() -> int:
             operations = admin.admin.aggregate([{"$currentOp": {"idleConnections": True}}])
@@ -107,7 +107,7 @@ def test_a_loops_client_is_closed_when_the_loop_ends(mongo_url: str, database_na
 
 def test_a_motor_client_passed_in_is_used_as_it_is(mongo_url: str, database_name: str) -> None:
     async def body() -> None:
-        motor = AsyncIOMotorClient(mongo_url, serverSelectionTimeoutMS=5000)
+        motor: Any = AsyncIOMotorClient(mongo_url, serverSelectionTimeoutMS=5000)
         backend = MongoCache(motor[database_name])
         square, runs = _counted(backend)
         assert [await square(2), await square(2)] == [4, 4]
@@ -148,7 +148,7 @@ async def test_a_json_value_reads_back_with_plain_pymongo_and_json_loads(mongo_u
     value = {"page": 1, "items": ["tea", "coffee"], "total": 2.5, "next": None, "ok": True}
     async with MongoCache(mongo_url, database=database_name) as backend:
         await backend.put("page", value, namespace="api")
-    with MongoClient(mongo_url) as admin:
+    with MongoClient[dict[str, Any]](mongo_url) as admin:
         document = admin[database_name]["entries"].find_one({"_id": {"ns": "api", "key": "page"}})
     assert document is not None
     assert json.loads(document["value"]) == value

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import redis
 import redis.cluster
-from cache_core import JsonSerializer
+from cache_core import JsonSerializer, Serializer
 from cache_redis import RedisCache, SyncRedisCache
 from cache_testing import TestClock
 
@@ -104,7 +104,7 @@ async def test_foreign_keys_with_the_async_backend(redis_url: str, admin: redis.
     assert _foreign_state(admin) == before
 
 
-class PlainJson:
+class PlainJson(Serializer):
     """A serializer writing bare JSON, as ``JsonSerializer`` does for JSON-only values once
     the JSON coder lands (the test below checks the default serializer itself)."""
 
