@@ -87,7 +87,10 @@ def clean_environment() -> dict[str, str]:
     ``HATCH_ENV_ACTIVE`` too: the workspace's environment (``all.py3.10``, say) is unknown to
     each package's own project, whose ``hatch build`` would refuse it.
     """
-    leaks = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV", "PYTEST_", "PIP_REQUIRE_VIRTUALENV", "HATCH_ENV_ACTIVE")
+    leaks = (
+        *("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV", "PYTEST_", "PIP_REQUIRE_VIRTUALENV"),
+        "HATCH_ENV_ACTIVE",
+    )
     return {name: value for name, value in os.environ.items() if not name.startswith(leaks)}
 
 
