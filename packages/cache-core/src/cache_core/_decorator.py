@@ -199,7 +199,11 @@ class _Member:
 
 def members() -> list[_Member]:
     """Every live decorated function (``cache_core.telemetry`` reads their counters and re-binds them)."""
-    return [member for slot in list(Slot.instances) for member in list(slot._members)]
+    while True:
+        try:
+            return [member for slot in list(Slot.instances) for member in list(slot._members)]
+        except RuntimeError:  # another thread decorated meanwhile (the set changed size): look again
+            continue
 
 
 def decorate(fn: Any, *, slot: Slot, options: CacheOptions, many: bool = False) -> Any:
