@@ -69,7 +69,9 @@ class FreshnessContract:
             assert await _call(fn, 1) == "v1"
             contract.clock.advance(_TTL + 1)
             assert await _call(fn, 1) == "v1"  # stale, at once
-            assert await _call(fn, 1) == "v1"  # still stale: the refresh runs in the background
+            # Still stale while the refresh runs in the background; on a busy machine a sync
+            # backend's refresh thread may already have stored v2 by now. Either way, one refresh.
+            assert await _call(fn, 1) in ("v1", "v2")
             await _eventually(lambda: len(runs) == 2)
             await _eventually(lambda: fn.cache_info().stale >= 1)
             await asyncio.sleep(0.05)
