@@ -1,6 +1,6 @@
 """Backends users write themselves, in each of the three accepted ways, sync and async.
 
-The stores below are what a user would write: the asyncio-caches seed's API on a
+The stores below are what a user would write: the asyncio-caches API on a
 subclass of ``Backend``/``AsyncBackend`` or on a plain class, cachetoolz's backend API,
 and our own primitives. They keep entries in a ``Shelf`` that expires them on the test
 clock and can be made to fail. Each is written once, sync; ``asynchronous`` derives
@@ -109,7 +109,7 @@ class ShelfPrimitives:
 
 
 class SeedMethods:
-    """Way 2: the asyncio-caches seed's public methods, overridden on our base class."""
+    """Way 2: the asyncio-caches public methods, overridden on our base class."""
 
     shelf: Shelf
 
@@ -139,7 +139,7 @@ class SeedMethods:
 
 
 class SeedStore:
-    """Way 3a: the asyncio-caches seed's API without our base classes; ``get`` raises on a miss."""
+    """Way 3a: the asyncio-caches API without our base classes; ``get`` raises on a miss."""
 
     def __init__(self, shelf: Shelf) -> None:
         self.shelf = shelf

@@ -591,7 +591,7 @@ def test_wire_format_version_1_is_written() -> None:
     assert JsonSerializer(coder=Coder()).encode(value) == expected
 
 
-# Registration: the cachetoolz forms, with the seed's typos (val/value) corrected.
+# Registration: the cachetoolz forms, with the typos of its examples (val/value) corrected.
 
 
 def test_register_class_with_classmethods() -> None:

@@ -162,7 +162,7 @@ def test_cache_custom_keygen() -> None:
     seen = []
 
     def custom_keygen(typed: bool, func: Any, *args: Any, **kwargs: Any) -> str:
-        """Build a key to a function (the seed's signature)."""
+        """Build a key to a function (the cachetoolz signature)."""
         seen.append((typed, func, args, kwargs))
         return f"{func.__name__}:{args[0] % 10}"
 
@@ -345,7 +345,7 @@ class InstanceMethodDequeCoder:
     [(ClassMethodDequeCoder, "class"), (StaticMethodDequeCoder, "static"), (InstanceMethodDequeCoder, "instance")],
 )
 def test_coder_register_class(coder_class: type, by: str) -> None:
-    # The seed's decode methods read an undefined `val`; `value` is what they mean.
+    # The cachetoolz examples' decode methods read an undefined `val`; `value` is what they mean.
     assert coder.register(coder_class) is coder_class
     serializer = JsonSerializer()
     encoded = serializer.encode(deque([1, 2], maxlen=3))

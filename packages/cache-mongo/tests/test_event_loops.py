@@ -143,7 +143,7 @@ async def test_pytest_function_scoped_loops_share_one_backend(shared_backend: Mo
 _PLAIN_JSON = JsonSerializer().encode({"page": 1}) == b'{"page":1}'
 
 
-@pytest.mark.skipif(not _PLAIN_JSON, reason="JsonSerializer does not write plain JSON yet (the JSON coder of issue 13)")
+@pytest.mark.skipif(not _PLAIN_JSON, reason="JsonSerializer does not write plain JSON yet (the JSON coder)")
 async def test_a_json_value_reads_back_with_plain_pymongo_and_json_loads(mongo_url: str, database_name: str) -> None:
     value = {"page": 1, "items": ["tea", "coffee"], "total": 2.5, "next": None, "ok": True}
     async with MongoCache(mongo_url, database=database_name) as backend:

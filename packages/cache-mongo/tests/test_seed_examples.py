@@ -1,4 +1,4 @@
-"""The cachetoolz seed's examples with ``MongoBackend`` / ``AsyncMongoBackend`` against a real mongod."""
+"""The cachetoolz API's examples with ``MongoBackend`` / ``AsyncMongoBackend`` against a real mongod."""
 
 from __future__ import annotations
 

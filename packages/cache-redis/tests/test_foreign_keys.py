@@ -129,7 +129,7 @@ def test_the_payload_is_stored_as_is_and_readable_by_another_program(plain_clien
 _PLAIN_JSON = JsonSerializer().encode({"page": 1}) == b'{"page":1}'
 
 
-@pytest.mark.skipif(not _PLAIN_JSON, reason="JsonSerializer does not write plain JSON yet (the JSON coder of issue 13)")
+@pytest.mark.skipif(not _PLAIN_JSON, reason="JsonSerializer does not write plain JSON yet (the JSON coder)")
 async def test_a_json_value_reads_back_with_plain_redis_py_and_json_loads(redis_url: str, admin: redis.Redis) -> None:
     async with RedisCache(redis_url) as backend:
         await backend.put("page", VALUE, namespace="api")

@@ -1,4 +1,4 @@
-"""The cachetoolz seed's examples with ``RedisBackend`` / ``AsyncRedisBackend``, against a real server."""
+"""The cachetoolz API's examples with ``RedisBackend`` / ``AsyncRedisBackend``, against a real server."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ async def test_async_redis_backend_with_cache_front(redis_url: str) -> None:
 
 
 async def test_async_function_with_sync_redis_backend(redis_url: str) -> None:
-    """The seed: async functions may use the sync backend too."""
+    """As in cachetoolz: async functions may use the sync backend too."""
     backend = RedisBackend(redis_url)
     cache = Cache(backend)
 

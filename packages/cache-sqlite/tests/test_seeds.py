@@ -1,4 +1,4 @@
-"""The asyncio-caches seed's SQLite examples, as written there."""
+"""The asyncio-caches API's SQLite examples, as its users write them."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ class Point:
 
 
 def seed_function(calls: list[str]) -> Any:
-    """The seed's example; called twice it stands for two runs of a program."""
+    """The asyncio-caches example; called twice it stands for two runs of a program."""
 
     @cached(cache=SqliteCache("cache.db"))
     async def cached_func(arg: str) -> dict[str, object]:
@@ -59,7 +59,7 @@ async def test_relative_path_is_resolved_at_construction(tmp_path: Path, monkeyp
         await cache.close()
 
 
-async def test_pickle_serializer_as_in_the_seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_pickle_serializer_as_in_asyncio_caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     cache = SqliteCache(serializer=PickleSerializer())  # the default file: ./cache.db
     try:

@@ -164,7 +164,7 @@ class AsyncBackend(BackendPolicy, ABC):
         value = await self._lookup(check_namespace(namespace), key_text(key))
         return default if value is MISSING else value
 
-    getOrDefault = get_or_default  # noqa: N815 - the asyncio-caches seed's name
+    getOrDefault = get_or_default  # noqa: N815 - the asyncio-caches API's name
 
     async def put(
         self, key: str | bytes, value: Any, ttl: object = None, *, namespace: str = DEFAULT_NAMESPACE

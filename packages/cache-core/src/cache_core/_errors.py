@@ -7,11 +7,11 @@ original as ``__cause__``), so callers can catch one documented family.
 from __future__ import annotations
 
 
-class CacheMiss(KeyError, ValueError):  # noqa: N818 - the name is fixed by the spec
+class CacheMiss(KeyError, ValueError):  # noqa: N818 - the name is part of the public API
     """The key has no live entry (never stored, removed, expired or undecodable).
 
     A subclass of ``KeyError`` (mapping style) and ``ValueError`` (what the
-    asyncio-caches seed documents for ``get``).
+    asyncio-caches API documents for ``get``).
     """
 
     def __str__(self) -> str:
