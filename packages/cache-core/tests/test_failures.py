@@ -347,3 +347,62 @@ def test_breaker_rejects_bad_options(options: dict[str, Any]) -> None:
 def test_backend_rejects_a_breaker_of_another_type(rows_backend: Any) -> None:
     with pytest.raises(TypeError, match="CircuitBreaker"):
         type(rows_backend)(breaker=object())
+
+
+def test_an_operation_in_flight_when_an_outage_starts_does_not_end_it(caplog: pytest.LogCaptureFixture) -> None:
+    """One warning when an outage starts and one when it ends, whatever was in flight."""
+    import threading
+
+    from cache_core import Backend, cached
+    from cache_core._policy import Entry
+
+    class Flaky(Backend):
+        def __init__(self) -> None:
+            super().__init__()
+            self.gate = threading.Event()
+            self.down = False
+
+        def _get(self, namespace: str, key: str) -> Entry | None:
+            if threading.current_thread().name == "in-flight":
+                self.gate.wait(5)  # started before the outage; succeeds after it began
+                return None
+            if self.down:
+                msg = "server gone"
+                raise ConnectionError(msg)
+            return None
+
+        def _put(self, namespace: str, key: str, payload: object, ttl: float | None, expires_at: float | None) -> None:
+            if self.down:
+                msg = "server gone"
+                raise ConnectionError(msg)
+
+        def _remove(self, namespace: str, key: str) -> bool:
+            return False
+
+        def _remove_expired(self, now: float) -> int:
+            return 0
+
+        def _clear(self, namespace: str | None) -> None:
+            return None
+
+    backend = Flaky()
+
+    @cached(cache=backend)
+    def value(x: int) -> int:
+        return x
+
+    with caplog.at_level(logging.WARNING, logger="cache_core"):
+        in_flight = threading.Thread(target=value, args=(1,), name="in-flight")
+        in_flight.start()
+        backend.down = True
+        assert value(2) == 2  # fails open: the outage starts
+        backend.gate.set()
+        in_flight.join()  # its read succeeds, but it began before the outage
+        assert value(3) == 3  # still down
+        backend.down = False
+        assert value(4) == 4  # the first operation begun during the outage that succeeds ends it
+        assert value(5) == 5
+    warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert len(warnings) == 2, warnings
+    assert "failed" in warnings[0]
+    assert "works again" in warnings[1]

@@ -106,12 +106,12 @@ class AsyncBackend(BackendPolicy, ABC):
 
     async def _lookup(self, namespace: str, key: str, serializer: Serializer | None = None) -> Any:
         """The live value for ``key`` or ``MISSING``; ``serializer`` overrides the backend's."""
-        self._ensure_open()
+        started = self._ensure_open()
         try:
             entry = await self._get(namespace, key)
         except Exception as exc:
             raise self._failure("get", exc)  # noqa: B904 - _failure sets __cause__
-        self._succeeded()
+        self._succeeded(started)
         return MISSING if entry is None else self._live_value(key, entry, serializer)
 
     async def _store(
@@ -122,7 +122,7 @@ class AsyncBackend(BackendPolicy, ABC):
         Bad input (unencodable, over the backend's size limits) raises before the breaker is asked.
         """
         payload = self._encode_entry(namespace, key, value, serializer)
-        self._ensure_open()
+        started = self._ensure_open()
         try:
             if ttl is not None and ttl <= 0:
                 await self._remove(namespace, key)
@@ -130,24 +130,24 @@ class AsyncBackend(BackendPolicy, ABC):
                 await self._put(namespace, key, payload, ttl, self._expires_at(ttl))
         except Exception as exc:
             raise self._failure("put", exc)  # noqa: B904 - _failure sets __cause__
-        self._succeeded()
+        self._succeeded(started)
 
     async def _try_lock(self, namespace: str, key: str, ttl: float) -> str | None:
-        self._ensure_open()
+        started = self._ensure_open()
         try:
             token = await self._acquire_lock(namespace, key, ttl)
         except Exception as exc:
             raise self._failure("lock", exc)  # noqa: B904 - _failure sets __cause__
-        self._succeeded()
+        self._succeeded(started)
         return token
 
     async def _unlock(self, namespace: str, key: str, token: str) -> bool:
-        self._ensure_open()
+        started = self._ensure_open()
         try:
             released = await self._release_lock(namespace, key, token)
         except Exception as exc:
             raise self._failure("unlock", exc)  # noqa: B904 - _failure sets __cause__
-        self._succeeded()
+        self._succeeded(started)
         return released
 
     # -- public API -----------------------------------------------------------------------
@@ -178,12 +178,12 @@ class AsyncBackend(BackendPolicy, ABC):
         namespace = check_namespace(namespace)
         given = [bytes(key) if isinstance(key, (bytearray, memoryview)) else key for key in keys]
         texts = [key_text(key) for key in given]
-        self._ensure_open()
+        started = self._ensure_open()
         try:
             entries = await self._get_many(namespace, texts) if texts else []
         except Exception as exc:
             raise self._failure("get_many", exc)  # noqa: B904 - _failure sets __cause__
-        self._succeeded()
+        self._succeeded(started)
         found: dict[Any, Any] = {}
         for key, text, entry in zip(given, texts, entries, strict=True):
             if entry is not None:
@@ -202,10 +202,9 @@ class AsyncBackend(BackendPolicy, ABC):
         """Store every ``(key, value)``; all are encoded first, so a bad value stores none."""
         namespace = check_namespace(namespace)
         encoded, seconds, expires_at = self._prepare_many(namespace, items, ttl)
+        started = self._ensure_open()
         if not encoded:
-            self._ensure_open()
             return
-        self._ensure_open()
         try:
             if seconds is not None and seconds <= 0:
                 for key, _ in encoded:
@@ -214,39 +213,39 @@ class AsyncBackend(BackendPolicy, ABC):
                 await self._put_many(namespace, encoded, seconds, expires_at)
         except Exception as exc:
             raise self._failure("put_many", exc)  # noqa: B904 - _failure sets __cause__
-        self._succeeded()
+        self._succeeded(started)
 
     async def remove(self, key: str | bytes, *, namespace: str = DEFAULT_NAMESPACE) -> bool:
         """Delete the entry under ``key``; return whether there was one."""
         namespace, text = check_namespace(namespace), key_text(key)
-        self._ensure_open()
+        started = self._ensure_open()
         try:
             existed = await self._remove(namespace, text)
         except Exception as exc:
             raise self._failure("remove", exc)  # noqa: B904 - _failure sets __cause__
-        self._succeeded()
+        self._succeeded(started)
         return existed
 
     async def remove_expired(self) -> int:
         """Delete every expired entry now; return how many were deleted."""
-        self._ensure_open()
+        started = self._ensure_open()
         try:
             removed = await self._remove_expired(self.clock.now())
         except Exception as exc:
             raise self._failure("remove_expired", exc)  # noqa: B904 - _failure sets __cause__
-        self._succeeded()
+        self._succeeded(started)
         return removed
 
     async def clear(self, namespace: str | None = None) -> None:
         """Delete every entry of ``namespace``, or of every namespace when ``None``."""
         if namespace is not None:
             namespace = check_namespace(namespace)
-        self._ensure_open()
+        started = self._ensure_open()
         try:
             await self._clear(namespace)
         except Exception as exc:
             raise self._failure("clear", exc)  # noqa: B904 - _failure sets __cause__
-        self._succeeded()
+        self._succeeded(started)
 
     async def close(self) -> None:
         """Release resources; later calls raise ``BackendClosedError``. Safe to call twice."""

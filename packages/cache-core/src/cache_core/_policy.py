@@ -128,13 +128,17 @@ class BackendPolicy:
 
     # -- checks -------------------------------------------------------------------------
 
-    def _ensure_open(self) -> None:
-        """Raise if closed, or if the circuit breaker is open (``BackendUnavailableError``)."""
+    def _ensure_open(self) -> int:
+        """Raise if closed, or if the circuit breaker is open (``BackendUnavailableError``).
+
+        Returns the mark of the operation starting now, for ``_succeeded``.
+        """
         if self._closed:
             msg = f"{type(self).__name__} is closed; create a new one to keep caching"
             raise BackendClosedError(msg)
         if self.breaker is not None:
             self.breaker.allow()
+        return 0 if self._outage is None else self._outage.generation()
 
     @property
     def outage(self) -> OutageLog:
@@ -144,12 +148,16 @@ class BackendPolicy:
             outage = self._outage = OutageLog(self)
         return outage
 
-    def _succeeded(self) -> None:
-        """Called after a primitive returned: closes the circuit breaker, ends a logged outage."""
+    def _succeeded(self, started: int | None = None) -> None:
+        """Called after a primitive returned: closes the circuit breaker, ends a logged outage.
+
+        ``started`` is the mark ``_ensure_open`` gave when the operation began: one that
+        was already under way when the outage started does not end it.
+        """
         if self.breaker is not None:
             self.breaker.record_success()
         if self._outage is not None and self._outage.down:
-            self._outage.succeeded()
+            self._outage.succeeded(started)
 
     def _failure(self, operation: str, exc: Exception) -> CacheError:
         """The ``CacheError`` to raise for a primitive that raised ``exc``; counts storage failures."""
