@@ -78,19 +78,21 @@ class AsyncFlights:
     __slots__ = ("_flights",)
 
     def __init__(self) -> None:
-        # [event loop, future]: the future is made by the first task that waits.
-        self._flights: dict[str, list[Any]] = {}
+        # (event loop, key) -> [event loop, future]: the future is made by the first task
+        # that waits. Keyed by loop too, so loops in other threads never displace a flight.
+        self._flights: dict[tuple[asyncio.AbstractEventLoop, str], list[Any]] = {}
 
     async def share(self, key: str, compute: Callable[..., Awaitable[Any]], *args: Any) -> Any:
         loop = asyncio.get_running_loop()
-        running = self._flights.get(key)
-        while running is not None and running[0] is loop:
+        slot = (loop, key)
+        running = self._flights.get(slot)
+        while running is not None:
             outcome = await self._join(running)
             if outcome is not _TAKE_OVER:
                 return outcome
-            running = self._flights.get(key)
+            running = self._flights.get(slot)
         flight: list[Any] = [loop, None]
-        self._flights[key] = flight
+        self._flights[slot] = flight
         try:
             value = await compute(*args)
         except BaseException as exc:
@@ -107,8 +109,8 @@ class AsyncFlights:
                 flight[1].set_result(value)
             return value
         finally:
-            if self._flights.get(key) is flight:
-                del self._flights[key]
+            if self._flights.get(slot) is flight:
+                del self._flights[slot]
 
     @staticmethod
     async def _join(flight: list[Any]) -> Any:

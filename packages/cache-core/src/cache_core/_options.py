@@ -17,7 +17,7 @@ from typing import Any, TypedDict, Union
 from ._errors import InvalidTTLError
 from ._keys import KeyGenerator, KeyMaker, KeyMakerFunction, check_key_options
 from ._policy import DEFAULT_NAMESPACE, check_namespace
-from ._serializers import Serializer
+from ._serializers import Serializer, check_serializer
 from ._ttl import TTL, TTLPlan, ttl_plan, ttl_seconds
 
 #: How long the cross-process lock of ``lock=True`` is held at most, in seconds.
@@ -178,11 +178,3 @@ def check_lock(lock: object) -> bool | float:
         return float(lock)
     msg = f"lock must be True, False or a positive number of seconds, not {lock!r}"
     raise ValueError(msg)
-
-
-def check_serializer(serializer: object) -> None:
-    if serializer is not None and not (
-        callable(getattr(serializer, "encode", None)) and callable(getattr(serializer, "decode", None))
-    ):
-        msg = f"serializer must have encode() and decode() methods, not {type(serializer).__qualname__}"
-        raise TypeError(msg)

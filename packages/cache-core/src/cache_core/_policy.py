@@ -27,7 +27,7 @@ from ._errors import (
 )
 from ._keys import key_text
 from ._outages import OutageLog
-from ._serializers import Serializer
+from ._serializers import Serializer, check_serializer
 from ._ttl import resolve_fixed
 
 logger = logging.getLogger("cache_core")
@@ -110,11 +110,7 @@ class BackendPolicy:
         clock: Clock | None = None,
         breaker: CircuitBreaker | None = None,
     ) -> None:
-        if serializer is not None and not (
-            callable(getattr(serializer, "encode", None)) and callable(getattr(serializer, "decode", None))
-        ):
-            msg = f"serializer must have encode() and decode() methods, not {type(serializer).__qualname__}"
-            raise TypeError(msg)
+        check_serializer(serializer)
         if clock is not None and not callable(getattr(clock, "now", None)):
             msg = f"clock must have a now() method, not {type(clock).__qualname__}"
             raise TypeError(msg)

@@ -9,6 +9,15 @@ from typing import Any
 from ._errors import DecodeError, EncodeError
 
 
+def check_serializer(serializer: object) -> None:
+    """Raise ``TypeError`` unless ``serializer`` is ``None`` or has ``encode`` and ``decode``."""
+    if serializer is not None and not (
+        callable(getattr(serializer, "encode", None)) and callable(getattr(serializer, "decode", None))
+    ):
+        msg = f"serializer must have encode() and decode() methods, not {type(serializer).__qualname__}"
+        raise TypeError(msg)
+
+
 class Serializer(ABC):
     """Turns a value into ``bytes`` and back.
 
