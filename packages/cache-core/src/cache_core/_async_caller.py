@@ -93,11 +93,11 @@ class AsyncCaller:
             return value
         if verdict is REFRESH_EARLY:
             plan.hits += 1
-            self.refresher.start(key, self.compute, key, args, kwargs)
+            self.refresher.start(key, self.revalidate, key, fresh_until, args, kwargs)
             return value
         if verdict is STALE:
             plan.stale += 1
-            self.refresher.start(key, self.compute, key, args, kwargs)
+            self.refresher.start(key, self.revalidate, key, fresh_until, args, kwargs)
             return value
         plan.misses += 1
         try:
@@ -138,6 +138,18 @@ class AsyncCaller:
             return await plan.fn(*args, **kwargs)
         with plan.telemetry.computing():
             return await plan.fn(*args, **kwargs)
+
+    async def revalidate(self, key: str, seen_until: float, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """A background refresh of an entry judged fresh until ``seen_until``.
+
+        A call can judge the entry stale just before another refresh stores its new value
+        and start a second refresh just after the first one ends; so the entry is read
+        again first, and left alone if it was rewritten since.
+        """
+        stored = await self.read(key)
+        if stored is not MISSING and self.plan.judge(stored, self.binding.backend.clock.now())[2] > seen_until:
+            return
+        await self.compute(key, args, kwargs)
 
     async def refresh(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Recompute a call now, store and return its value (``f.refresh(...)``)."""

@@ -92,11 +92,11 @@ class SyncCaller:
             return value
         if verdict is REFRESH_EARLY:
             plan.hits += 1
-            self.refresher.start(key, self.compute, key, args, kwargs)
+            self.refresher.start(key, self.revalidate, key, fresh_until, args, kwargs)
             return value
         if verdict is STALE:
             plan.stale += 1
-            self.refresher.start(key, self.compute, key, args, kwargs)
+            self.refresher.start(key, self.revalidate, key, fresh_until, args, kwargs)
             return value
         plan.misses += 1
         try:
@@ -137,6 +137,18 @@ class SyncCaller:
             return plan.fn(*args, **kwargs)
         with plan.telemetry.computing():
             return plan.fn(*args, **kwargs)
+
+    def revalidate(self, key: str, seen_until: float, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """A background refresh of an entry judged fresh until ``seen_until``.
+
+        A call can judge the entry stale just before another refresh stores its new value
+        and start a second refresh just after the first one ends; so the entry is read
+        again first, and left alone if it was rewritten since.
+        """
+        stored = self.read(key)
+        if stored is not MISSING and self.plan.judge(stored, self.binding.backend.clock.now())[2] > seen_until:
+            return
+        self.compute(key, args, kwargs)
 
     def refresh(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Recompute a call now, store and return its value (``f.refresh(...)``)."""
