@@ -86,8 +86,14 @@ async def async_run(seconds: float, callers: int, **options: Any) -> dict[str, A
     runs = 0
     await asyncio.gather(*(caller() for _ in range(callers)))
     await asyncio.sleep(WORK * 2)  # let a last background refresh finish
-    return {"p50": _p(latencies, 0.5), "p99": _p(latencies, 0.99), "runs": runs, "errors": errors,
-            "calls": len(latencies), "seconds": seconds}
+    return {
+        "p50": _p(latencies, 0.5),
+        "p99": _p(latencies, 0.99),
+        "runs": runs,
+        "errors": errors,
+        "calls": len(latencies),
+        "seconds": seconds,
+    }
 
 
 def sync_run(seconds: float, callers: int, **options: Any) -> dict[str, Any]:
@@ -132,8 +138,14 @@ def sync_run(seconds: float, callers: int, **options: Any) -> dict[str, Any]:
         thread.join()
     time.sleep(WORK * 2)
     every = [value for mine in latencies for value in mine]
-    return {"p50": _p(every, 0.5), "p99": _p(every, 0.99), "runs": runs, "errors": sum(errors),
-            "calls": len(every), "seconds": seconds}
+    return {
+        "p50": _p(every, 0.5),
+        "p99": _p(every, 0.99),
+        "runs": runs,
+        "errors": sum(errors),
+        "calls": len(every),
+        "seconds": seconds,
+    }
 
 
 def _row(name: str, result: dict[str, Any]) -> str:
@@ -206,11 +218,17 @@ async def many_section() -> list[str]:
     expected = [i for i in range(100) if i not in cached_ids]
     round_trips = trips["commands"] + trips["pipelines"]
     print("\ncached_many over Redis: 100 ids, 30 cached")
-    print(f"  loader calls {len(loads)} with {[len(batch) for batch in loads]} ids; redis round trips {round_trips} "
-          f"({trips['pipelines']} pipelines, {trips['commands']} single commands); {len(result)} values returned")
-    return [verdict(loads == [expected] and round_trips == 2 and len(result) == 100,
-                    f"cached_many: one read, one loader call with the 70 missing ids, one write: "
-                    f"{round_trips} round trips, loader calls {len(loads)}")]
+    print(
+        f"  loader calls {len(loads)} with {[len(batch) for batch in loads]} ids; redis round trips {round_trips} "
+        f"({trips['pipelines']} pipelines, {trips['commands']} single commands); {len(result)} values returned"
+    )
+    return [
+        verdict(
+            loads == [expected] and round_trips == 2 and len(result) == 100,
+            f"cached_many: one read, one loader call with the 70 missing ids, one write: "
+            f"{round_trips} round trips, loader calls {len(loads)}",
+        )
+    ]
 
 
 def main() -> None:

@@ -97,9 +97,12 @@ def test_url_defaults_timeout_and_retry_and_the_callers_options_win(backend_clas
     options = tuned.client.connection_pool.connection_kwargs
     assert (options["socket_timeout"], options["socket_connect_timeout"]) == (0.25, 2)
     assert tuned.client.connection_pool.max_connections == 7
-    assert backend_class("redis://127.0.0.1:1/0?socket_timeout=3").client.connection_pool.connection_kwargs[
-        "socket_timeout"
-    ] == 3
+    assert (
+        backend_class("redis://127.0.0.1:1/0?socket_timeout=3").client.connection_pool.connection_kwargs[
+            "socket_timeout"
+        ]
+        == 3
+    )
 
 
 @pytest.mark.parametrize("backend_class", BACKENDS)

@@ -30,9 +30,7 @@ def _counted(backend: RedisCache) -> tuple[Any, list[int]]:
 
 
 @pytest.mark.parametrize("cluster", [False, True], ids=["server", "cluster"])
-def test_asyncio_run_twice_in_a_row_hits_on_the_second_loop(
-    redis_url: str, cluster_url: str, cluster: bool
-) -> None:
+def test_asyncio_run_twice_in_a_row_hits_on_the_second_loop(redis_url: str, cluster_url: str, cluster: bool) -> None:
     backend = RedisCache(cluster_url, cluster=True) if cluster else RedisCache(redis_url)
     square, runs = _counted(backend)
 

@@ -93,9 +93,7 @@ def test_concurrent_gets_answer_what_each_get_alone_would(
                 *(cache.get_or_default(key, "missing", namespace=namespace) for namespace, key in asked)
             )
 
-    expected = [
-        stored[pair][0] if pair in stored and stored[pair][1] != "expired" else "missing" for pair in asked
-    ]
+    expected = [stored[pair][0] if pair in stored and stored[pair][1] != "expired" else "missing" for pair in asked]
     assert asyncio.run(run()) == expected
 
 

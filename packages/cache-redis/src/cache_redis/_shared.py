@@ -68,10 +68,13 @@ local function ours(key, family)
 end
 """
 #: KEYS[1] = entry, ARGV[1] = marker family: delete the key only if it is one of our entries.
-REMOVE_IF_OURS: Final = _IS_OURS + """
+REMOVE_IF_OURS: Final = (
+    _IS_OURS
+    + """
 if ours(KEYS[1], ARGV[1]) then return redis.call('UNLINK', KEYS[1]) end
 return 0
 """
+)
 #: KEYS[1] = entry, ARGV[1] = marker family, ARGV[2] = now: delete our entry if its expiry instant has passed.
 REMOVE_IF_EXPIRED: Final = (
     _IS_OURS

@@ -115,6 +115,7 @@ def run(body: Callable[[], Awaitable[Any]]) -> Any:
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
 
+
 # -- inputs of the bad-input tests (their block is at the end of BackendContract) ---------------
 
 #: Pairs of keys that must never share an entry: bytes against the str an escape or a decoding
@@ -232,7 +233,6 @@ async def _fuzz_one(cache: AsyncView, key: Any, namespace: Any, value: Any, ttl:
         await cache.put(_SENTINEL_KEY, _SENTINEL)
     assert same_value(await cache.get(_SENTINEL_KEY), _SENTINEL)
     assert _Contract.breaker_closed(cache)
-
 
 
 class BackendContract(LockContract, FreshnessContract):
