@@ -11,8 +11,11 @@ equality to another component implies that the two print alike.
   types ever compare equal, and equal values of one of them print alike;
 - ``bool`` and ``float`` are tagged with their type (and a float zero with its sign), so
   ``True``, ``1`` and ``1.0`` never meet, nor do ``0.0`` and ``-0.0``;
-- tuples of faithful components, tagged; frozen dataclasses as their class and all
-  their fields (their ``repr`` is made of the fields);
+- a tuple of the values above stands for itself; any other tuple as its components,
+  tagged. Every other component that is a tuple starts with a private tag or holds a
+  tuple, so no untagged tuple meets one;
+- frozen dataclasses as their class and the tuple of their fields' components (their
+  ``repr`` is made of the fields);
 - objects that compare, hash and print by identity (``object``'s own ``__eq__``,
   ``__hash__`` and ``__repr__``), classes, and plain ``Enum`` members stand for
   themselves: such an object equals only itself, and its key never changes.
@@ -38,6 +41,8 @@ _BUILTIN_SIMPLE: Final = (str, int, bytes, type(None))
 #: ``hot_component`` for anything else. Performance over tidiness: a module-level set
 #: that grows (``set.add`` is atomic), emptied back to the builtins with ``_components``.
 SIMPLE: Final[set[type]] = set(_BUILTIN_SIMPLE)
+# ``all_simple(map(type, values))``: iterates without building a set.
+all_simple: Final = SIMPLE.issuperset
 
 
 class _Tag:
@@ -60,6 +65,9 @@ _TUPLE: Final = _Tag("tuple")
 _Component = Callable[[Any], Any]
 _components: dict[type, _Component] = {}  # by exact type; bounded by _MOST_TYPES
 _MOST_TYPES: Final = 1024
+#: ``known_component(type(value), hot_component)(value)``: the component of a value whose
+#: type was classified before, without the call through ``hot_component``.
+known_component: Final = _components.get
 
 
 def hot_component(value: Any) -> Any:
@@ -67,8 +75,6 @@ def hot_component(value: Any) -> Any:
     kind = type(value)
     if kind in SIMPLE:
         return value
-    if kind is tuple and set(map(type, value)) <= SIMPLE:  # the common tuple, without another call
-        return (_TUPLE, *value)
     component = _components.get(kind)
     if component is None:
         component = _classify(kind)
@@ -83,11 +89,13 @@ def hot_component(value: Any) -> Any:
 
 def hot_values(values: tuple[Any, ...]) -> Any:
     """The hot key of a fixed number of arguments: their components, or ``NOT_HOT``."""
-    if set(map(type, values)) <= SIMPLE:  # the common case, without a call per value
+    if all_simple(map(type, values)):  # the common case, without a call per value
         return values
     parts = []
+    known = _components.get
     for value in values:
-        part = hot_component(value)
+        kind = type(value)
+        part = value if kind in SIMPLE else known(kind, hot_component)(value)
         if part is NOT_HOT:
             return NOT_HOT
         parts.append(part)
@@ -105,7 +113,7 @@ def hot_call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     positional = hot_values(args)
     if positional is NOT_HOT or not kwargs:
         return positional
-    if set(map(type, kwargs.values())) <= SIMPLE:
+    if all_simple(map(type, kwargs.values())):
         return (positional, *kwargs.items())
     named = hot_values(tuple(kwargs.values()))
     return NOT_HOT if named is NOT_HOT else (positional, *zip(kwargs, named, strict=True))
@@ -122,8 +130,13 @@ def _bool(value: bool) -> Any:
 
 
 def _tuple(value: tuple[Any, ...]) -> Any:
-    if set(map(type, value)) <= SIMPLE:  # the common tuple, without a call per item
-        return (_TUPLE, *value)
+    # The common tuple, without a call per item. Performance over tidiness: for the short
+    # tuples arguments usually are, this loop costs half of ``all_simple(map(type, value))``.
+    for item in value:
+        if type(item) not in SIMPLE:
+            break
+    else:
+        return value
     parts = hot_values(value)
     return NOT_HOT if parts is NOT_HOT else (_TUPLE, *parts)
 
@@ -149,15 +162,18 @@ def _classify(kind: type) -> _Component:  # noqa: PLR0911 - one return per kind 
     params = getattr(kind, "__dataclass_params__", None)
     if params is not None and params.frozen and params.eq:
         names = [field.name for field in dataclasses.fields(kind)]
-        fields_of = operator.attrgetter(*names, names[0]) if names else None  # two names at least: a tuple
+        if not names:
+            return lambda value: (kind, ())
+        # attrgetter of one name gives the bare value: one field is read twice, for a tuple.
+        fields_of = operator.attrgetter(*names) if len(names) > 1 else operator.attrgetter(names[0], names[0])
 
         def frozen_dataclass(value: Any) -> Any:
-            if fields_of is None:
-                return (kind,)
-            parts: Any = fields_of(value)[:-1]
-            if not set(map(type, parts)) <= SIMPLE:
-                parts = hot_values(parts)
-            return NOT_HOT if parts is NOT_HOT else (kind, *parts)
+            parts: Any = fields_of(value)
+            for part in parts:  # as in _tuple
+                if type(part) not in SIMPLE:
+                    parts = hot_values(parts)
+                    return NOT_HOT if parts is NOT_HOT else (kind, parts)
+            return (kind, parts)
 
         return frozen_dataclass
     by_identity = kind.__eq__ is object.__eq__  # type: ignore[comparison-overlap]

@@ -26,7 +26,7 @@ import linecache
 from collections.abc import Callable
 from typing import Any
 
-from ._hotkeys import NOT_HOT, SIMPLE, hot_call, hot_component, hot_values
+from ._hotkeys import NOT_HOT, SIMPLE, all_simple, hot_call, hot_component, hot_values, known_component
 from ._memory import NEVER, HotIndex, Stored
 from ._policy import MISSING
 
@@ -70,11 +70,12 @@ def render(name: str, parameters: list[inspect.Parameter], *, is_async: bool) ->
         every = _tuple([*positional, f"*{star}", *keyword_only])
         hot = f"{p}hot = {p}values({every})"
         if not positional and not keyword_only:  # the arguments are the hot key, checked inline
-            hot = f"{p}hot = {star} if {p}set({p}map({p}type, {star})) <= {p}simple else {p}values({star})"
+            hot = f"{p}hot = {star} if {p}all_simple({p}map({p}type, {star})) else {p}values({star})"
     elif not fixed:
         hot = f"{p}hot = ()"
     elif len(fixed) == 1:
-        hot = f"{p}hot = {fixed[0]} if {p}type({fixed[0]}) in {p}simple else {p}component({fixed[0]})"
+        one = fixed[0]
+        hot = f"{p}hot = {one} if {p}type({one}) in {p}simple else {p}known({p}type({one}), {p}component)({one})"
     else:
         checks = [f"{p}type({n}) in {p}simple" for n in fixed]
         hot = f"{p}hot = {_tuple(fixed)} if {' and '.join(checks)} else {p}values({_tuple(fixed)})"
@@ -167,9 +168,10 @@ def _helpers(key: Any, fetch: Any) -> dict[str, Any]:
         "never": NEVER,
         "simple": SIMPLE,
         "type": type,
-        "set": set,
+        "all_simple": all_simple,
         "map": map,
         "component": hot_component,
+        "known": known_component,
         "values": hot_values,
         "hot_call": hot_call,
         "index_get": _NO_INDEX.get,
