@@ -318,18 +318,19 @@ class ReprKeyMaker(KeyMaker):
             if typed:
                 kinds = [type(value) for value in args] + [type(kwargs[name]) for name in sorted(kwargs)]
                 text += ":" + ",".join(f"{kind.__module__}.{kind.__qualname__}" for kind in kinds)
-            return finish(text)
+            return prefix + text if finish is None else finish(text)
 
         def key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
             return canonical_key(*bind(args, kwargs))
 
         return KeyPlan(key=key, canonical_key=canonical_key, hot_limit=self.memo_size)
 
-    def _finisher(self, prefix: str) -> Callable[[str], str]:
+    def _finisher(self, prefix: str) -> Callable[[str], str] | None:
+        """What makes the key of a call's text, or ``None`` for the prefix and the text as they are."""
         digest = self.hash
         limit = self.max_length
         if digest is None:
-            return lambda text: prefix + text
+            return None
         if limit is None:
             return lambda text: f"{prefix}:{digest(text.encode('utf-8', 'surrogatepass')).hexdigest()}"
 

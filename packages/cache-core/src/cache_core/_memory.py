@@ -211,36 +211,39 @@ class SyncDictCache(Backend):
         def write(key: str, value: Any, seconds: float | None) -> None:
             if self._closed:
                 self._ensure_open()
+            if seconds is not None:
+                if seconds <= 0:  # nothing would be kept
+                    self._discard(namespace, key)
+                    return
+                at = now()  # one clock read for the expiry and the sweep
+                self._replace(namespace, space, key, value, at + seconds)
+                if at >= self._next_sweep:
+                    self._remove_expired(at)
+                return
             # A new bare entry (no expiry, no LRU order to keep): one atomic dict
             # operation, no lock. Anything else takes the lock.
-            if seconds is None and order is None and space.setdefault(key, value) is value:
-                pass
-            elif seconds is not None and seconds <= 0:  # nothing would be kept
-                self._discard(namespace, key)
-                return
-            else:
-                self._replace(namespace, space, key, value, seconds)
+            if order is not None or space.setdefault(key, value) is not value:
+                self._replace(namespace, space, key, value, NEVER)
             if self._has_expiring and now() >= self._next_sweep:
                 self._remove_expired(now())
 
         self._writers[namespace] = write
         return write
 
-    def _replace(self, namespace: str, space: dict[str, Any], key: str, value: Any, seconds: float | None) -> None:
+    def _replace(self, namespace: str, space: dict[str, Any], key: str, value: Any, expires_at: float) -> None:
         """Store an entry that needs the lock: replacing one, expiring, or under ``maxsize``."""
         order, lock = self._order, self._lock
         lock.acquire()
         try:
-            if seconds is None and order is None:
+            if expires_at is NEVER and order is None:
                 entry: Any = value
             else:
-                expires_at = NEVER if seconds is None else self.clock.now() + seconds
                 entry = Stored(value, expires_at, namespace, key)
             old = space.get(key, MISSING)
             space[key] = entry
             if old is not MISSING:
                 self._drop_entry(namespace, old)
-            if seconds is not None:
+            if expires_at is not NEVER:
                 self._has_expiring = True
             if order is not None:
                 order[entry] = None
