@@ -70,9 +70,9 @@ PAYLOAD = {
     "supplier": {"name": "Harney", "country": "US", "since": 2011},
     "description": "A classic black tea scented with oil of bergamot. " * 4,
 }
-GET = 'SELECT value, expires_at FROM "t" WHERE namespace = ?1 AND key = ?2 AND (expires_at IS NULL OR expires_at > ?3)'
+GET = 'SELECT value, expires_at FROM "t" WHERE namespace = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)'
 PUT = (
-    'INSERT INTO "t" (namespace, key, value, expires_at, accessed_at) VALUES (?1, ?2, ?3, ?4, ?5)'
+    'INSERT INTO "t" (namespace, key, value, expires_at, accessed_at) VALUES (?, ?, ?, ?, ?)'
     " ON CONFLICT (namespace, key) DO UPDATE"
     " SET value = excluded.value, expires_at = excluded.expires_at, accessed_at = excluded.accessed_at"
 )

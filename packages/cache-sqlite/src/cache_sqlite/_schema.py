@@ -39,7 +39,9 @@ MINIMUM_SQLITE = (3, 35, 0)
 Statement = tuple[str, tuple[Any, ...]]
 
 # The statements. "{t}" is the entries table's name (an identifier checked by Queries); locks
-# live in "{t}_locks". Parameters are numbered; a "live" row has expires_at NULL or in the future.
+# live in "{t}_locks". Parameters are plain "?" placeholders, bound from a tuple in the order they
+# appear in the text: Python 3.12 deprecates binding numbered ones ("?1") from a sequence, and 3.14
+# refuses it. A "live" row has expires_at NULL or in the future.
 #
 # Setup, run on every connection (everything IF NOT EXISTS, nothing is ever altered or dropped).
 # WAL: readers never wait for the writer nor the writer for readers, across processes too.
@@ -77,7 +79,7 @@ _COLUMNS = {
 }
 _INSPECT = (
     'SELECT m.name, m.type, p.name, p.type, p."notnull", p.pk FROM sqlite_master AS m'
-    " LEFT JOIN pragma_table_info(m.name) AS p WHERE lower(m.name) IN (lower(?1), lower(?2)) ORDER BY m.name, p.cid"
+    " LEFT JOIN pragma_table_info(m.name) AS p WHERE lower(m.name) IN (lower(?), lower(?)) ORDER BY m.name, p.cid"
 )
 # SQLite opens a file it may not write read-only, without complaint: this probe needs write access.
 _WRITE_PROBE = (
@@ -87,29 +89,27 @@ _WRITE_PROBE = (
 
 # Reads. With max_entries a read refreshes accessed_at in the same statement (so each read is a
 # small write); without it a read is a plain SELECT.
-_GET = (
-    'SELECT value, expires_at FROM "{t}" WHERE namespace = ?1 AND key = ?2 AND (expires_at IS NULL OR expires_at > ?3)'
-)
+_GET = 'SELECT value, expires_at FROM "{t}" WHERE namespace = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)'
 _GET_AND_TOUCH = (
-    'UPDATE "{t}" SET accessed_at = ?4'
-    " WHERE namespace = ?1 AND key = ?2 AND (expires_at IS NULL OR expires_at > ?3) RETURNING value, expires_at"
+    'UPDATE "{t}" SET accessed_at = ?'
+    " WHERE namespace = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?) RETURNING value, expires_at"
 )
 # Batches are one statement with constant text, however many keys: the keys (and values) travel
 # concatenated in one blob, cut apart with substr() at offsets given as JSON. JSON cannot carry
 # the keys themselves: SQLite's JSON functions cut text at a NUL character, and JSON has no bytes.
 _GET_MANY = (
-    'SELECT key, value, expires_at FROM "{t}" WHERE namespace = ?1 AND key IN ('
-    "SELECT CAST(substr(?2, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]')) AS TEXT)"
-    " FROM json_each(?3) AS j) AND (expires_at IS NULL OR expires_at > ?4)"
+    'SELECT key, value, expires_at FROM "{t}" WHERE namespace = ? AND key IN ('
+    "SELECT CAST(substr(?, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]')) AS TEXT)"
+    " FROM json_each(?) AS j) AND (expires_at IS NULL OR expires_at > ?)"
 )
 _GET_MANY_AND_TOUCH = (
-    'UPDATE "{t}" SET accessed_at = ?5 WHERE namespace = ?1 AND key IN ('
-    "SELECT CAST(substr(?2, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]')) AS TEXT)"
-    " FROM json_each(?3) AS j) AND (expires_at IS NULL OR expires_at > ?4) RETURNING key, value, expires_at"
+    'UPDATE "{t}" SET accessed_at = ? WHERE namespace = ? AND key IN ('
+    "SELECT CAST(substr(?, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]')) AS TEXT)"
+    " FROM json_each(?) AS j) AND (expires_at IS NULL OR expires_at > ?) RETURNING key, value, expires_at"
 )
 # The concurrent gets of one event loop, whatever their namespaces, coalesced by SqliteCache into
 # one statement: one text per number of reads (at most READ_BATCH_LIMIT, so that every text stays
-# in sqlite3's statement cache), the pairs bound as parameters ?3, ?4, ... (a list of values is
+# in sqlite3's statement cache), the pairs bound as the first parameters (a list of values is
 # several times faster here than json_each, as _GET_MANY does it). Rows come back with their
 # namespace and key.
 READ_BATCH_LIMIT = 64
@@ -117,45 +117,45 @@ READ_BATCH_LIMIT = 64
 _GET_BATCH = (
     "WITH wanted (namespace, key) AS (VALUES {pairs})"
     ' SELECT namespace, key, value, expires_at FROM "{t}" WHERE (namespace, key) IN (SELECT * FROM wanted)'
-    " AND (expires_at IS NULL OR expires_at > ?1)"
+    " AND (expires_at IS NULL OR expires_at > ?)"
 )
 _GET_BATCH_AND_TOUCH = (
     "WITH wanted (namespace, key) AS (VALUES {pairs})"
-    ' UPDATE "{t}" SET accessed_at = ?2 WHERE (namespace, key) IN (SELECT * FROM wanted)'
-    " AND (expires_at IS NULL OR expires_at > ?1) RETURNING namespace, key, value, expires_at"
+    ' UPDATE "{t}" SET accessed_at = ? WHERE (namespace, key) IN (SELECT * FROM wanted)'
+    " AND (expires_at IS NULL OR expires_at > ?) RETURNING namespace, key, value, expires_at"
 )
 
 # Writes: an upsert keeps the row (and its rowid) and replaces the rest.
 _PUT = (
-    'INSERT INTO "{t}" (namespace, key, value, expires_at, accessed_at) VALUES (?1, ?2, ?3, ?4, ?5)'
+    'INSERT INTO "{t}" (namespace, key, value, expires_at, accessed_at) VALUES (?, ?, ?, ?, ?)'
     " ON CONFLICT (namespace, key) DO UPDATE"
     " SET value = excluded.value, expires_at = excluded.expires_at, accessed_at = excluded.accessed_at"
 )
 _PUT_MANY = (
     'INSERT INTO "{t}" (namespace, key, value, expires_at, accessed_at)'
-    " SELECT ?1, CAST(substr(?2, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]')) AS TEXT),"
-    " substr(?3, json_extract(j.value, '$[2]'), json_extract(j.value, '$[3]')), ?4, ?5"
-    " FROM json_each(?6) AS j WHERE true"  # the WHERE lets the parser tell ON CONFLICT from a join
+    " SELECT ?, CAST(substr(?, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]')) AS TEXT),"
+    " substr(?, json_extract(j.value, '$[2]'), json_extract(j.value, '$[3]')), ?, ?"
+    " FROM json_each(?) AS j WHERE true"  # the WHERE lets the parser tell ON CONFLICT from a join
     " ON CONFLICT (namespace, key) DO UPDATE"
     " SET value = excluded.value, expires_at = excluded.expires_at, accessed_at = excluded.accessed_at"
 )
 # Least recently used first; rowid (insertion order) breaks ties. Both walk the accessed_at index.
 _EVICT = (
     'DELETE FROM "{t}" WHERE rowid IN (SELECT rowid FROM "{t}" ORDER BY accessed_at, rowid'
-    ' LIMIT max(0, (SELECT count(*) FROM "{t}") - ?1))'
+    ' LIMIT max(0, (SELECT count(*) FROM "{t}") - ?))'
 )
-_REMOVE = 'DELETE FROM "{t}" WHERE namespace = ?1 AND key = ?2'
-_REMOVE_EXPIRED = 'DELETE FROM "{t}" WHERE expires_at <= ?1'
-_CLEAR_NAMESPACE = 'DELETE FROM "{t}" WHERE namespace = ?1'
+_REMOVE = 'DELETE FROM "{t}" WHERE namespace = ? AND key = ?'
+_REMOVE_EXPIRED = 'DELETE FROM "{t}" WHERE expires_at <= ?'
+_CLEAR_NAMESPACE = 'DELETE FROM "{t}" WHERE namespace = ?'
 _CLEAR = 'DELETE FROM "{t}"'
 
 # Locks: taken if free or expired (one row changed); released only by the token that holds it.
 _ACQUIRE_LOCK = (
-    'INSERT INTO "{t}_locks" (namespace, key, token, expires_at) VALUES (?1, ?2, ?3, ?4)'
+    'INSERT INTO "{t}_locks" (namespace, key, token, expires_at) VALUES (?, ?, ?, ?)'
     " ON CONFLICT (namespace, key) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at"
-    ' WHERE "{t}_locks".expires_at <= ?5'
+    ' WHERE "{t}_locks".expires_at <= ?'
 )
-_RELEASE_LOCK = 'DELETE FROM "{t}_locks" WHERE namespace = ?1 AND key = ?2 AND token = ?3'
+_RELEASE_LOCK = 'DELETE FROM "{t}_locks" WHERE namespace = ? AND key = ? AND token = ?'
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -208,7 +208,7 @@ class Queries:
         now = self.clock.now()
         if self.max_entries is None:
             return self._get, (namespace, key, now)
-        return self._get, (namespace, key, now, self._access())
+        return self._get, (self._access(), namespace, key, now)
 
     def get_many(self, namespace: str, keys: list[str]) -> Statement:
         """Rows ``(key, value, expires_at)`` for the live entries among ``keys`` (read back with ``entries``)."""
@@ -216,7 +216,7 @@ class Queries:
         now = self.clock.now()
         if self.max_entries is None:
             return self._get_many, (namespace, blob, json.dumps(offsets), now)
-        return self._get_many, (namespace, blob, json.dumps(offsets), now, self._access())
+        return self._get_many, (self._access(), namespace, blob, json.dumps(offsets), now)
 
     def get_batch(self, reads: list[tuple[str, str]]) -> Statement:
         """Rows ``(namespace, key, value, expires_at)`` for the live entries among ``reads``, at most
@@ -227,10 +227,12 @@ class Queries:
             if not 0 < count <= READ_BATCH_LIMIT:
                 msg = f"a batch of reads holds 1 to {READ_BATCH_LIMIT} keys, not {count}"
                 raise ValueError(msg)
-            pairs = ", ".join(f"(?{index}, ?{index + 1})" for index in range(3, 2 * count + 3, 2))
+            pairs = ", ".join(["(?, ?)"] * count)
             statement = self._get_batch[count] = self._get_batch_template.replace("{pairs}", pairs)
-        touched = None if self.max_entries is None else self._access()
-        return statement, (self.clock.now(), touched, *[part for read in reads for part in read])
+        parts = [part for read in reads for part in read]
+        if self.max_entries is None:
+            return statement, (*parts, self.clock.now())
+        return statement, (*parts, self._access(), self.clock.now())
 
     def put(self, namespace: str, key: str, payload: bytes, expires_at: float | None) -> Statement:
         return self._put, (namespace, key, payload, expires_at, self._access())
