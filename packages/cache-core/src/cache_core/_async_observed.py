@@ -32,6 +32,14 @@ class AsyncObservedStorage:
         with self.telemetry.operating("set", self.inner.backend):
             await self.inner.store(key, value, seconds)
 
+    async def lookup_tagged(self, key: str, tags: list[str]) -> tuple[Any, dict[str, str]]:
+        with self.telemetry.operating("get", self.inner.backend):
+            return await self.inner.lookup_tagged(key, tags)
+
+    async def tag_versions(self, tags: list[str]) -> dict[str, str]:
+        with self.telemetry.operating("get_tags", self.inner.backend):
+            return await self.inner.tag_versions(tags)
+
     async def lookup_many(self, keys: list[str]) -> dict[str, Any]:
         with self.telemetry.operating("get_many", self.inner.backend):
             return await self.inner.lookup_many(keys)

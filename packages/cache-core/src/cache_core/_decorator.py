@@ -223,6 +223,9 @@ def decorate(fn: Any, *, slot: Slot, options: CacheOptions, many: bool = False) 
     if many and plan.freshness is not None:
         msg = "cached_many takes no stale_while_revalidate, stale_if_error or early_refresh"
         raise TypeError(msg)
+    if many and plan.tags is not None:
+        msg = "cached_many takes no tags"
+        raise TypeError(msg)
     canonical_key = plan.keys.canonical_key
     compiled = None
     if canonical_key is not None and not many:
@@ -295,7 +298,8 @@ def cached(fn: Any = None, /, *, cache: AnyBackend | None = None, **options: Any
         cache: the backend; by default the process-wide in-memory one behind
             ``cache_core.cache``.
         **options: ``ttl``, ``namespace``, ``key_maker``, ``keygen``, ``typed``,
-            ``serializer``, ``fail_open``, ``lock``: see ``cache_core.Options``.
+            ``serializer``, ``fail_open``, ``lock``, the freshness options and
+            ``tags``: see ``cache_core.Options``.
     """
     settings = CacheOptions.of(options, what="cached")
     slot = DEFAULT_SLOT if cache is None else Slot(cache)

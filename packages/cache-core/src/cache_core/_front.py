@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Generator, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from ._async_backend import AsyncBackend
@@ -15,6 +15,7 @@ from ._options import OPTION_NAMES, CacheOptions, Options
 from ._plan import check_sync_capable
 from ._policy import DEFAULT_NAMESPACE, check_namespace
 from ._storage import sync_view
+from ._tags import TagPlan, check_tag_names, check_tags_option, tag_plan
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -30,7 +31,9 @@ class Cache:
     """A backend plus default options; decorate with ``@cache`` / ``@cache(...)``.
 
     ``@cache.clear`` / ``@cache.clear(namespaces=[...])`` clears namespaces each time
-    the decorated function returns. Assigning ``cache.backend`` re-points every
+    the decorated function returns; ``@cache.clear(tags=[...])`` invalidates tags
+    (templates filled with its arguments). ``cache.invalidate_tags(*tags)`` invalidates
+    tags now. Assigning ``cache.backend`` re-points every
     function decorated through this object (the testing plugin uses that).
 
     Args:
@@ -83,35 +86,65 @@ class Cache:
 
         return decorator if fn is None else decorator(fn)
 
+    def invalidate_tags(self, *tags: str) -> Awaitable[None]:
+        """Make every entry stored so far under any of ``tags`` a miss, in every process.
+
+        With a backend that has a sync interface (sync backends, ``DictCache``) it is done
+        when this returns, and the result may be awaited or ignored; with an async-only
+        backend (``RedisCache``, ...) await the result.
+        """
+        names = check_tag_names(tags)
+        backend = self.backend
+        view = sync_view(backend)
+        if view is None:
+            return backend.invalidate_tags(*names)  # type: ignore[return-value]  # async: a coroutine
+        view.invalidate_tags(*names)
+        return _DONE
+
     @overload
     def clear(self, fn: F, /) -> F: ...
     @overload
-    def clear(self, fn: None = None, /, *, namespaces: Sequence[str] | str = ...) -> Callable[[F], F]: ...
-    def clear(self, fn: Any = None, /, *, namespaces: Sequence[str] | str = (DEFAULT_NAMESPACE,)) -> Any:
-        """Decorate a function so each successful call then clears ``namespaces``.
+    def clear(
+        self, fn: None = None, /, *, namespaces: Sequence[str] | str | None = ..., tags: Sequence[str] | str = ...
+    ) -> Callable[[F], F]: ...
+    def clear(
+        self, fn: Any = None, /, *, namespaces: Sequence[str] | str | None = None, tags: Sequence[str] | str = ()
+    ) -> Any:
+        """Decorate a function so each successful call then clears ``namespaces`` and invalidates ``tags``.
 
-        Bare ``@cache.clear`` clears ``"default"``. A backend failure while clearing is
-        logged and swallowed unless this Cache has ``fail_open=False``.
+        Bare ``@cache.clear`` clears ``"default"``; with ``tags`` only, no namespace is
+        cleared. ``tags`` are ``str.format`` templates filled with the decorated
+        function's arguments by name (``"user:{user_id}"``). A backend failure while
+        clearing is logged and swallowed unless this Cache has ``fail_open=False``.
         """
+        if namespaces is None:
+            namespaces = () if tags else (DEFAULT_NAMESPACE,)
         names = [namespaces] if isinstance(namespaces, str) else list(namespaces)
         for name in names:
             check_namespace(name)
+        templates = check_tags_option(tags) if tags else None
+        if templates is not None and not isinstance(templates, tuple):
+            msg = "cache.clear(tags=...) takes str.format templates, not a callable"
+            raise TypeError(msg)
 
         def decorator(function: F) -> F:
-            return self._clearing(function, names)  # type: ignore[return-value]
+            return self._clearing(function, names, templates)  # type: ignore[return-value]
 
         return decorator(fn) if fn is not None else decorator
 
-    def _clearing(self, function: Callable[..., Any], names: Iterable[str]) -> Callable[..., Any]:
+    def _clearing(
+        self, function: Callable[..., Any], names: Iterable[str], templates: tuple[str, ...] | None
+    ) -> Callable[..., Any]:
         names = tuple(names)
         if isinstance(function, (classmethod, staticmethod)):
-            return type(function)(self._clearing(function.__func__, names))
+            return type(function)(self._clearing(function.__func__, names, templates))
         fail_open = self.options.fail_open
+        plan: TagPlan | None = tag_plan(function, templates)
 
-        def failed(exc: BackendError) -> None:
+        def failed(exc: BackendError, where: str) -> None:
             if not fail_open:
                 raise exc
-            self.backend.outage.failed(exc, "clear")
+            self.backend.outage.failed(exc, where)
 
         if inspect.iscoroutinefunction(function):
 
@@ -126,7 +159,15 @@ class Cache:
                         else:
                             backend.clear(name)
                     except BackendError as exc:
-                        failed(exc)
+                        failed(exc, "clear")
+                if plan is not None:
+                    try:
+                        if isinstance(backend, AsyncBackend):
+                            await backend.invalidate_tags(*plan.names(args, kwargs))
+                        else:
+                            backend.invalidate_tags(*plan.names(args, kwargs))
+                    except BackendError as exc:
+                        failed(exc, "invalidate_tags")
                 return result
 
             return clearing_async
@@ -141,10 +182,27 @@ class Cache:
                 try:
                     view.clear(name)  # type: ignore[union-attr]  # checked by check_sync_capable
                 except BackendError as exc:
-                    failed(exc)
+                    failed(exc, "clear")
+            if plan is not None:
+                try:
+                    view.invalidate_tags(*plan.names(args, kwargs))  # type: ignore[union-attr]  # as above
+                except BackendError as exc:
+                    failed(exc, "invalidate_tags")
             return result
 
         return clearing
+
+
+class _Done:
+    """An awaitable that is already done: what ``Cache.invalidate_tags`` returns when it ran at once."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[Any, None, None]:
+        yield from ()
+
+
+_DONE = _Done()
 
 
 #: The ready default: ``Cache(DictCache())``, also what ``cached`` uses without ``cache=``.

@@ -135,6 +135,10 @@ class SyncDictCache(Backend):
         clock: source of time for expiry.
         sweep_interval: expired entries are read as misses at once and deleted in a
             sweep at most this often (seconds on ``clock``), run by a write.
+
+    Tag versions (``invalidate_tags``) are kept apart from the entries, outside
+    ``maxsize`` and ``clear()``: eviction never brings an invalidated entry back. They
+    live as long as the backend, one small string per tag ever invalidated.
     """
 
     def __init__(self, maxsize: int | None = None, *, clock: Clock | None = None, sweep_interval: float = 60.0) -> None:
@@ -159,6 +163,7 @@ class SyncDictCache(Backend):
         self._next_sweep = self.clock.now() + self.sweep_interval
         self._has_expiring = False
         self._writers: dict[str, Callable[..., None]] = {}
+        self._tag_table: dict[str, Any] = {}  # tag -> version; see the class docstring
         # Every write takes this lock (acquire/release, not ``with``: half the cost);
         # reads take none, a dict read being atomic. Reentrant: dropping a value may run
         # its ``__del__``, which may use the cache.
@@ -351,8 +356,17 @@ class SyncDictCache(Backend):
                 space.clear()
                 self._changed(name)
 
+    def _get_tag_versions(self, tags: list[str]) -> list[Entry | None]:
+        table = self._tag_table
+        return [None if (version := table.get(tag)) is None else (version, None) for tag in tags]
+
+    def _put_tag_versions(self, items: list[tuple[str, Any]]) -> None:
+        with self._lock:
+            self._tag_table.update(items)
+
     def _close(self) -> None:
         self._clear(None)
+        self._tag_table.clear()
 
 
 class DictCache(AsyncBackend):
@@ -385,6 +399,16 @@ class DictCache(AsyncBackend):
 
     async def _remove(self, namespace: str, key: str) -> bool:
         return self.nonblocking._remove(namespace, key)
+
+    async def _get_tag_versions(self, tags: list[str]) -> list[Entry | None]:
+        return self.nonblocking._get_tag_versions(tags)
+
+    async def _put_tag_versions(self, items: list[tuple[str, Any]]) -> None:
+        self.nonblocking._put_tag_versions(items)
+
+    async def _get_tagged(self, namespace: str, key: str, tags: list[str]) -> tuple[Entry | None, list[Entry | None]]:
+        storage = self.nonblocking
+        return storage._get(namespace, key), storage._get_tag_versions(tags)
 
     async def _remove_expired(self, now: float) -> int:
         return self.nonblocking._remove_expired(now)

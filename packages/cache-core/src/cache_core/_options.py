@@ -18,6 +18,7 @@ from ._errors import InvalidTTLError
 from ._keys import KeyGenerator, KeyMaker, KeyMakerFunction, check_key_options
 from ._policy import DEFAULT_NAMESPACE, check_namespace
 from ._serializers import Serializer, check_serializer
+from ._tags import TagFunction, Tags, check_tags_option
 from ._ttl import TTL, TTLPlan, ttl_plan, ttl_seconds
 
 #: How long the cross-process lock of ``lock=True`` is held at most, in seconds.
@@ -53,6 +54,10 @@ class Options(TypedDict, total=False):
             shortly before it expires, with a probability that grows as expiry nears and
             with how long the function took (XFetch); one caller recomputes, the others
             keep receiving the current value.
+        tags: names this function's entries carry, for ``invalidate_tags``: a sequence
+            of ``str.format`` templates filled with the call's arguments by name
+            (``"user:{user_id}"``), or a callable ``(fn, args, kwargs, value) ->
+            Iterable[str]``. Tagged calls skip the in-process hot index.
     """
 
     ttl: TTL
@@ -66,6 +71,7 @@ class Options(TypedDict, total=False):
     stale_while_revalidate: Union[float, timedelta, None]
     stale_if_error: Union[float, timedelta, None]
     early_refresh: Union[bool, float]
+    tags: Tags
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,7 @@ class CacheOptions:
     stale_while_revalidate: float | timedelta | None = None
     stale_if_error: float | timedelta | None = None
     early_refresh: bool | float = False
+    tags: tuple[str, ...] | TagFunction | None = None
     #: The TTL, validated: how to resolve it per entry (derived from ``ttl``).
     ttl_plan: TTLPlan = field(init=False, repr=False, compare=False)
     #: What happens around an entry's expiry, or ``None`` (derived from the three options above).
@@ -96,6 +103,7 @@ class CacheOptions:
         if not isinstance(self.fail_open, bool):
             msg = f"fail_open must be True or False, not {self.fail_open!r}"
             raise TypeError(msg)
+        object.__setattr__(self, "tags", check_tags_option(self.tags))
         object.__setattr__(self, "ttl_plan", ttl_plan(self.ttl))
         object.__setattr__(self, "freshness", freshness(self))
 

@@ -24,6 +24,7 @@ from ._memory import HotIndex, LocalStorage
 from ._options import CacheOptions
 from ._policy import BackendPolicy
 from ._storage import AnyBackend, sync_view
+from ._tags import TagPlan, tag_plan
 from ._telemetry import Telemetry, for_plan, observed
 
 StorageT = TypeVar("StorageT")
@@ -84,6 +85,7 @@ class CallPlan:
         "namespace",
         "options",
         "stale",
+        "tags",
         "telemetry",
         "ttl",
     )
@@ -96,6 +98,7 @@ class CallPlan:
         self.ttl = options.ttl_plan
         self.namespace = options.namespace
         self.freshness = options.freshness
+        self.tags: TagPlan | None = tag_plan(fn, options.tags)
         # Hits answered by a compiled wrapper's hot index are counted in the wrapper; these here.
         self.hits = self.misses = self.errors = self.stale = 0
         self.telemetry: Telemetry | None = for_plan(self)  # None while telemetry is off: see _telemetry
@@ -109,7 +112,9 @@ class CallPlan:
         """How calls reach ``backend``: in-process storage directly, anything else through ``storage``."""
         if self.telemetry is not None:
             storage = observed(storage, self.telemetry)
-        local = sync_view(backend) if self.options.serializer is None else None
+        # Tagged entries are read with their tags' versions through the template; the hot
+        # index, which answers without reading, could serve an invalidated entry.
+        local = sync_view(backend) if self.options.serializer is None and self.tags is None else None
         if not isinstance(local, LocalStorage):
             local = None
         # In-process storage is covered by in-process single flight; others lock if asked.

@@ -229,6 +229,14 @@ class BackendPolicy:
             logger.warning("%s: treating undecodable entry %r as a miss: %s", type(self).__name__, key, exc)
             return MISSING
 
+    def _versions(self, tags: list[str], entries: list[Entry | None]) -> dict[str, str]:
+        """``{tag: version}`` from the stored version entries of ``tags`` (``""``: none, or unreadable)."""
+        versions = {}
+        for tag, entry in zip(tags, entries, strict=True):
+            version = MISSING if entry is None else self._live_value(tag, entry)
+            versions[tag] = version if isinstance(version, str) else ""
+        return versions
+
     def _prepare_many(
         self, namespace: str, items: Mapping[Any, Any] | Iterable[tuple[Any, Any]], ttl: object
     ) -> tuple[list[tuple[str, Any]], float | None, float | None]:

@@ -30,19 +30,25 @@ def sync_view(backend: AnyBackend) -> Backend | None:
 class SyncStorage:
     """A namespace of a backend, for sync functions."""
 
-    __slots__ = ("backend", "lookup", "namespace", "store", "view")
+    __slots__ = ("backend", "lookup", "namespace", "serializer", "store", "view")
 
     def __init__(self, backend: AnyBackend, namespace: str, serializer: Serializer | None) -> None:
         view = sync_view(backend)
         if view is None:  # checked at decoration: check_sync_capable
             msg = f"{type(backend).__name__} has no sync interface"
             raise TypeError(msg)
-        self.backend, self.view, self.namespace = backend, view, namespace
+        self.backend, self.view, self.namespace, self.serializer = backend, view, namespace, serializer
         self.lookup = functools.partial(view._lookup, namespace, serializer=serializer)
         self.store = functools.partial(view._store, namespace, serializer=serializer)
 
     def try_lock(self, key: str, seconds: float) -> str | None:
         return self.view._try_lock(self.namespace, key, seconds)
+
+    def lookup_tagged(self, key: str, tags: list[str]) -> tuple[Any, dict[str, str]]:
+        return self.view._lookup_tagged(self.namespace, key, tags, serializer=self.serializer)
+
+    def tag_versions(self, tags: list[str]) -> dict[str, str]:
+        return self.view._tag_versions(tags)
 
     def lookup_many(self, keys: list[str]) -> dict[str, Any]:
         return self.view.get_many(keys, namespace=self.namespace)
@@ -82,6 +88,16 @@ class AsyncStorage:
             self.sync._store(self.namespace, key, value, seconds, serializer=self.serializer)
         else:
             await self._async()._store(self.namespace, key, value, seconds, serializer=self.serializer)
+
+    async def lookup_tagged(self, key: str, tags: list[str]) -> tuple[Any, dict[str, str]]:
+        if self.sync is not None:
+            return self.sync._lookup_tagged(self.namespace, key, tags, serializer=self.serializer)
+        return await self._async()._lookup_tagged(self.namespace, key, tags, serializer=self.serializer)
+
+    async def tag_versions(self, tags: list[str]) -> dict[str, str]:
+        if self.sync is not None:
+            return self.sync._tag_versions(tags)
+        return await self._async()._tag_versions(tags)
 
     async def lookup_many(self, keys: list[str]) -> dict[str, Any]:
         if self.sync is not None:

@@ -19,6 +19,7 @@ from ._errors import CacheMiss
 from ._keys import key_text
 from ._policy import DEFAULT_NAMESPACE, MISSING, BackendPolicy, Entry, check_namespace
 from ._serializers import Serializer
+from ._tags import EPOCH, TAG_NAMESPACE, check_tag_names, new_version
 from ._ttl import resolve_fixed
 
 
@@ -97,6 +98,23 @@ class Backend(BackendPolicy, ABC):
         """Release the lock if ``token`` still holds it; return whether it did."""
         raise NotImplementedError
 
+    # Tags: each tag's version is an entry under TAG_NAMESPACE, never expiring (see _tags.py).
+    # Override these to keep versions elsewhere, or ``_get_tagged`` to read an entry and
+    # its tags' versions in one round trip.
+
+    def _get_tag_versions(self, tags: list[str]) -> list[Entry | None]:
+        """The stored versions of ``tags`` (stored keys), in order; ``None`` where a tag has none."""
+        return self._get_many(TAG_NAMESPACE, tags)
+
+    def _put_tag_versions(self, items: list[tuple[str, Any]]) -> None:
+        """Store ``(tag, encoded version)`` pairs, never expiring."""
+        self._put_many(TAG_NAMESPACE, items, None, None)
+
+    def _get_tagged(self, namespace: str, key: str, tags: list[str]) -> tuple[Entry | None, list[Entry | None]]:
+        """The entry of ``key`` and the stored versions of ``tags``. The default makes two reads."""
+        entry = self._get(namespace, key)
+        return entry, (self._get_tag_versions(tags) if tags else [])
+
     @property
     def supports_lock(self) -> bool:
         """Whether this backend offers a cross-process lock."""
@@ -131,6 +149,29 @@ class Backend(BackendPolicy, ABC):
         except Exception as exc:
             raise self._failure("put", exc)  # noqa: B904 - _failure sets __cause__
         self._succeeded(started)
+
+    def _lookup_tagged(
+        self, namespace: str, key: str, tags: list[str], serializer: Serializer | None = None
+    ) -> tuple[Any, dict[str, str]]:
+        """The live value for ``key`` (or ``MISSING``) and the current versions of ``tags``, read together."""
+        started = self._ensure_open()
+        try:
+            entry, versions = self._get_tagged(namespace, key, [key_text(tag) for tag in tags])
+        except Exception as exc:
+            raise self._failure("get", exc)  # noqa: B904 - _failure sets __cause__
+        self._succeeded(started)
+        value = MISSING if entry is None else self._live_value(key, entry, serializer)
+        return value, self._versions(tags, versions)
+
+    def _tag_versions(self, tags: list[str]) -> dict[str, str]:
+        """The current version of each of ``tags`` (``EPOCH`` included, if listed)."""
+        started = self._ensure_open()
+        try:
+            versions = self._get_tag_versions([key_text(tag) for tag in tags]) if tags else []
+        except Exception as exc:
+            raise self._failure("get", exc)  # noqa: B904 - _failure sets __cause__
+        self._succeeded(started)
+        return self._versions(tags, versions)
 
     def _try_lock(self, namespace: str, key: str, ttl: float) -> str | None:
         started = self._ensure_open()
@@ -245,6 +286,25 @@ class Backend(BackendPolicy, ABC):
             self._clear(namespace)
         except Exception as exc:
             raise self._failure("clear", exc)  # noqa: B904 - _failure sets __cause__
+        self._succeeded(started)
+
+    def invalidate_tags(self, *tags: str) -> None:
+        """Make every entry stored so far under any of ``tags`` a miss, for every process.
+
+        Writes one new version per tag (and one for all tags): the cost does not depend on
+        how many entries carry them, and nothing is scanned or deleted. Entries stored
+        afterwards under these tags are served as usual.
+        """
+        names = check_tag_names(tags)
+        started = self._ensure_open()
+        if not names:
+            return
+        payload = self._encode(new_version())
+        items = [(key_text(name), payload) for name in dict.fromkeys(names)]
+        try:
+            self._put_tag_versions([*items, (EPOCH, payload)])
+        except Exception as exc:
+            raise self._failure("invalidate_tags", exc)  # noqa: B904 - _failure sets __cause__
         self._succeeded(started)
 
     def close(self) -> None:

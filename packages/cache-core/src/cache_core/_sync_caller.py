@@ -9,7 +9,9 @@ The path of a call: the key (``call`` makes it from the arguments as passed; a
 compiled wrapper from the canonical ones), ``fetch``: a read, and on a miss
 single flight (``SyncFlights``) around ``compute``: run the function (under the
 cross-process lock when the binding has one), resolve the TTL, store. Backend
-failures go to ``CallPlan.failed`` (fail-open, or raise).
+failures go to ``CallPlan.failed`` (fail-open, or raise). A tagged function's entries
+are read with their tags' versions and stored in a tag envelope recording the versions
+read before computing (``_tags.py``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ._hotkeys import NOT_HOT
 from ._plan import FRESH, REFRESH_EARLY, STALE, STALE_IF_ERROR, Binding, CallPlan
 from ._policy import MISSING
 from ._storage import AnyBackend, SyncStorage
+from ._tags import EPOCH, recorded_tags, tagged, untagged
 
 
 logger = logging.getLogger("cache_core")
@@ -74,7 +77,7 @@ class SyncCaller:
         """
         read = self.binding.read
         # Performance over tidiness: in-process storage is read here, not through read().
-        value = read(key) if read is not None else self.read(key)
+        value = read(key) if read is not None else self.read(key, args, kwargs)
         if value is not MISSING:
             if self.plan.freshness is not None:
                 return self.fresh_or_stale(value, key, hot, args, kwargs)
@@ -116,15 +119,67 @@ class SyncCaller:
             logger.warning("%s failed; serving its stale value (stale_if_error): %r", name, exc)
             return value
 
-    def read(self, key: str) -> Any:
+    def read(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """What is stored for the call (``MISSING``: nothing, or an entry its tags' invalidation hides)."""
         binding = self.binding
         try:
             if binding.read is not None:  # in-process storage: called directly
                 return binding.read(key)
-            return binding.storage.lookup(key)
+            if self.plan.tags is None:
+                return binding.storage.lookup(key)
+            return self.read_tagged(key, args, kwargs)
         except BackendError as exc:
             self.plan.failed(binding.backend, exc, "get")
             return MISSING
+
+    def read_tagged(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """A tagged entry, if its tags' versions are still those it recorded.
+
+        Templates give the tags before the read: one read of the entry with their versions.
+        Tags from the value are known from the entry only: a second read for their versions.
+        """
+        tags, storage = self.plan.tags, self.binding.storage
+        if tags is not None and tags.templates is not None:
+            stored, current = storage.lookup_tagged(key, tags.names(args, kwargs))
+            return untagged(stored, current)
+        stored = storage.lookup(key)
+        recorded = recorded_tags(stored)
+        if recorded is None:
+            return MISSING
+        return untagged(stored, storage.tag_versions(recorded) if recorded else {})
+
+    def versions_before(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """The versions a tagged computation records, read before it runs; ``MISSING`` if that failed.
+
+        With templates, its tags' versions; with tags from the value, ``EPOCH``'s.
+        """
+        tags = self.plan.tags
+        names = tags.names(args, kwargs) if tags is not None and tags.templates is not None else [EPOCH]
+        try:
+            return self.binding.storage.tag_versions(names)
+        except BackendError as exc:
+            self.plan.failed(self.binding.backend, exc, "get")
+            return MISSING
+
+    def envelope(
+        self, stored: Any, versions: Any, value: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """The tag envelope to store for a tagged computation, or ``MISSING`` to store nothing.
+
+        Nothing is stored if the versions could not be read before (the entry could outlive
+        an invalidation), or, for tags from the value, if any invalidation ran meanwhile
+        (``EPOCH`` changed: perhaps of this value's tags).
+        """
+        plan = self.plan
+        if versions is MISSING or plan.tags is None:
+            return MISSING
+        if plan.tags.templates is None:
+            names = plan.tags.names_of_value(plan.fn, args, kwargs, value)
+            current = self.binding.storage.tag_versions([*names, EPOCH])
+            if current.pop(EPOCH) != versions[EPOCH]:
+                return MISSING
+            versions = current
+        return tagged(stored, versions)
 
     def produce(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run the function, resolve the TTL and store the value, failing open.
@@ -133,6 +188,7 @@ class SyncCaller:
         tidiness: the common miss runs here without another call (no clock read, no ``run``).
         """
         plan, binding = self.plan, self.binding
+        versions = None if plan.tags is None else self.versions_before(args, kwargs)
         if plan.freshness is None and plan.telemetry is None:
             value = plan.fn(*args, **kwargs)
             duration = 0.0
@@ -147,6 +203,10 @@ class SyncCaller:
         if plan.freshness is not None:
             stored, seconds = plan.stored(value, seconds, binding.backend.clock.now(), duration)
         try:
+            if versions is not None:
+                stored = self.envelope(stored, versions, value, args, kwargs)
+                if stored is MISSING:
+                    return value
             if binding.write is not None:  # in-process storage: called directly
                 binding.write(key, stored, seconds)
             else:
@@ -170,7 +230,7 @@ class SyncCaller:
         and start a second refresh just after the first one ends; so the entry is read
         again first, and left alone if it was rewritten since.
         """
-        stored = self.read(key)
+        stored = self.read(key, args, kwargs)
         if stored is not MISSING and self.plan.judge(stored, self.binding.backend.clock.now())[2] > seen_until:
             return
         self.compute(key, args, kwargs)
@@ -181,7 +241,7 @@ class SyncCaller:
 
     def compute_locked(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any], *, seconds: float) -> Any:
         """``produce`` under the cross-process lock of ``seconds`` (or another process's value)."""
-        token = self.take_lock(key, seconds)
+        token = self.take_lock(key, seconds, args, kwargs)
         if isinstance(token, _Found):
             return token.value
         try:
@@ -190,7 +250,9 @@ class SyncCaller:
             if token is not None:  # None: no lock to be had, so computed without one
                 self.unlock(key, token)
 
-    def take_lock(self, key: str, seconds: float) -> str | _Found | None:
+    def take_lock(
+        self, key: str, seconds: float, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> str | _Found | None:
         """The lock token; ``_Found`` if another process stored the value meanwhile; ``None`` to compute unlocked."""
         storage = self.binding.storage
         for pause in self.plan.lock_pauses(seconds):
@@ -200,19 +262,19 @@ class SyncCaller:
                 self.plan.failed(self.binding.backend, exc, "lock")
                 return None
             if token is not None:
-                found = self.found(key)
+                found = self.found(key, args, kwargs)
                 if found is not None:  # stored while we waited for the lock
                     self.unlock(key, token)
                 return found or token
             sleep(pause)
-            found = self.found(key)
+            found = self.found(key, args, kwargs)
             if found is not None:
                 return found
         return None  # the lock outlived twice its life: its holders are gone; compute
 
-    def found(self, key: str) -> _Found | None:
+    def found(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Found | None:
         """A value for ``key`` another process stored that this call may return (a fresh one), or ``None``."""
-        stored = self.read(key)
+        stored = self.read(key, args, kwargs)
         if stored is MISSING:
             return None
         value, verdict, _ = self.plan.judge(stored, self.binding.backend.clock.now())

@@ -31,6 +31,14 @@ class SyncObservedStorage:
         with self.telemetry.operating("set", self.inner.backend):
             self.inner.store(key, value, seconds)
 
+    def lookup_tagged(self, key: str, tags: list[str]) -> tuple[Any, dict[str, str]]:
+        with self.telemetry.operating("get", self.inner.backend):
+            return self.inner.lookup_tagged(key, tags)
+
+    def tag_versions(self, tags: list[str]) -> dict[str, str]:
+        with self.telemetry.operating("get_tags", self.inner.backend):
+            return self.inner.tag_versions(tags)
+
     def lookup_many(self, keys: list[str]) -> dict[str, Any]:
         with self.telemetry.operating("get_many", self.inner.backend):
             return self.inner.lookup_many(keys)

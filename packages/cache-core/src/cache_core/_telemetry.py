@@ -39,8 +39,8 @@ class Telemetry(Protocol):
         """Around one run of the function."""
 
     def operating(self, operation: str, backend: object) -> AbstractContextManager[object]:
-        """Around one operation on ``backend``: ``get``, ``set``, ``get_many``, ``set_many``, ``lock``, ``unlock``,
-        ``delete`` or ``clear``."""
+        """Around one operation on ``backend``: ``get``, ``set``, ``get_many``, ``get_tags``, ``set_many``, ``lock``,
+        ``unlock``, ``delete`` or ``clear``."""
 
 
 #: What a ``CallPlan`` gets its ``Telemetry`` from while telemetry is on.
