@@ -78,7 +78,7 @@ def check_tags_option(tags: object) -> tuple[str, ...] | TagFunction | None:
     if isinstance(tags, str):
         return tuple(check_tag_names([tags], what="tag templates"))
     if callable(tags):
-        return tags  # type: ignore[no-any-return]
+        return tags
     if not isinstance(tags, Iterable):
         msg = f"tags must be a sequence of str.format templates or a callable, not {type(tags).__qualname__}"
         raise TypeError(msg)
@@ -156,7 +156,7 @@ def tag_plan(fn: Callable[..., Any], tags: tuple[str, ...] | TagFunction | None)
         for field in _fields(template):
             if field not in parameters and not open_ended:
                 known = ", ".join(parameters) or "none"
-                msg = f"tag template {template!r} of {name} names {field!r}, which is not one of its parameters ({known})"
+                msg = f"tag template {template!r} of {name} names {field!r}, not one of its parameters ({known})"
                 raise TypeError(msg)
     return TagPlan(tags, None, signature)
 

@@ -38,6 +38,18 @@ class RecordingBackend(AsyncBackend, Recorder):
         self.record_get(namespace, key, value)
         return value
 
+    async def _lookup_tagged(
+        self, namespace: str, key: str, tags: list[str], serializer: Serializer | None = None
+    ) -> tuple[Any, dict[str, str]]:
+        self._ensure_open()
+        value, versions = await self.inner._lookup_tagged(namespace, key, tags, serializer)
+        self.record_get(namespace, key, value)
+        return value, versions
+
+    async def _tag_versions(self, tags: list[str]) -> dict[str, str]:
+        self._ensure_open()
+        return await self.inner._tag_versions(tags)
+
     async def _store(
         self, namespace: str, key: str, value: Any, ttl: float | None, serializer: Serializer | None = None
     ) -> None:
@@ -73,6 +85,18 @@ class RecordingBackend(AsyncBackend, Recorder):
     async def _clear(self, namespace: str | None) -> None:
         self.record(Operation("clear", namespace))
         await self.inner._clear(namespace)
+
+    async def _get_tag_versions(self, tags: list[str]) -> list[Entry | None]:
+        return await self.inner._get_tag_versions(tags)
+
+    async def _put_tag_versions(self, items: list[tuple[str, Any]]) -> None:
+        for tag, _ in items:
+            if tag:  # not the version every invalidation changes
+                self.record(Operation("invalidate_tags", None, tag))
+        await self.inner._put_tag_versions(items)
+
+    async def _get_tagged(self, namespace: str, key: str, tags: list[str]) -> tuple[Entry | None, list[Entry | None]]:
+        return await self.inner._get_tagged(namespace, key, tags)
 
     async def _acquire_lock(self, namespace: str, key: str, ttl: float) -> str | None:
         self.record(Operation("lock", namespace, key, ttl=ttl))
@@ -162,6 +186,17 @@ class FaultyBackend(AsyncBackend):
     ) -> None:
         await self._strike("put")
         await self.inner._put_many(namespace, items, ttl, expires_at)
+
+    async def _get_tag_versions(self, tags: list[str]) -> list[Entry | None]:
+        fault = await self._strike("get")
+        entries = await self.inner._get_tag_versions(tags)
+        if fault is not None:
+            return [None if entry is None else (CORRUPTED, entry[1]) for entry in entries]
+        return entries
+
+    async def _put_tag_versions(self, items: list[tuple[str, Any]]) -> None:
+        await self._strike("put")
+        await self.inner._put_tag_versions(items)
 
     async def _remove(self, namespace: str, key: str) -> bool:
         await self._strike("remove")

@@ -15,7 +15,8 @@ class Operation:
     """One backend operation seen by a recording backend.
 
     Attributes:
-        name: ``get``, ``put``, ``get_many``, ``put_many``, ``remove``, ``clear`` or ``remove_expired``.
+        name: ``get``, ``put``, ``get_many``, ``put_many``, ``remove``, ``clear``, ``remove_expired`` or
+            ``invalidate_tags`` (one per tag, its key the tag).
         namespace: the namespace (``None`` for ``clear()`` of everything and ``remove_expired``).
         key: the key (``None`` for operations without one).
         ttl: seconds for ``put``/``put_many`` (``None``: no expiry).

@@ -37,6 +37,18 @@ class SyncRecordingBackend(Backend, Recorder):
         self.record_get(namespace, key, value)
         return value
 
+    def _lookup_tagged(
+        self, namespace: str, key: str, tags: list[str], serializer: Serializer | None = None
+    ) -> tuple[Any, dict[str, str]]:
+        self._ensure_open()
+        value, versions = self.inner._lookup_tagged(namespace, key, tags, serializer)
+        self.record_get(namespace, key, value)
+        return value, versions
+
+    def _tag_versions(self, tags: list[str]) -> dict[str, str]:
+        self._ensure_open()
+        return self.inner._tag_versions(tags)
+
     def _store(
         self, namespace: str, key: str, value: Any, ttl: float | None, serializer: Serializer | None = None
     ) -> None:
@@ -72,6 +84,18 @@ class SyncRecordingBackend(Backend, Recorder):
     def _clear(self, namespace: str | None) -> None:
         self.record(Operation("clear", namespace))
         self.inner._clear(namespace)
+
+    def _get_tag_versions(self, tags: list[str]) -> list[Entry | None]:
+        return self.inner._get_tag_versions(tags)
+
+    def _put_tag_versions(self, items: list[tuple[str, Any]]) -> None:
+        for tag, _ in items:
+            if tag:  # not the version every invalidation changes
+                self.record(Operation("invalidate_tags", None, tag))
+        self.inner._put_tag_versions(items)
+
+    def _get_tagged(self, namespace: str, key: str, tags: list[str]) -> tuple[Entry | None, list[Entry | None]]:
+        return self.inner._get_tagged(namespace, key, tags)
 
     def _acquire_lock(self, namespace: str, key: str, ttl: float) -> str | None:
         self.record(Operation("lock", namespace, key, ttl=ttl))
@@ -161,6 +185,17 @@ class SyncFaultyBackend(Backend):
     ) -> None:
         self._strike("put")
         self.inner._put_many(namespace, items, ttl, expires_at)
+
+    def _get_tag_versions(self, tags: list[str]) -> list[Entry | None]:
+        fault = self._strike("get")
+        entries = self.inner._get_tag_versions(tags)
+        if fault is not None:
+            return [None if entry is None else (CORRUPTED, entry[1]) for entry in entries]
+        return entries
+
+    def _put_tag_versions(self, items: list[tuple[str, Any]]) -> None:
+        self._strike("put")
+        self.inner._put_tag_versions(items)
 
     def _remove(self, namespace: str, key: str) -> bool:
         self._strike("remove")

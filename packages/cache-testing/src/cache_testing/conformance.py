@@ -46,6 +46,7 @@ from ._clock import TestClock
 from ._freshness_contract import FreshnessContract
 from ._lock_contract import LockContract
 from ._samples import SAMPLE_VALUES, same_value
+from ._tags_contract import TagsContract
 
 BackendFactory = Callable[..., Any]
 
@@ -92,6 +93,9 @@ class AsyncView:
 
     async def close(self) -> None:
         await self._call("close")
+
+    async def invalidate_tags(self, *tags: str) -> None:
+        await self._call("invalidate_tags", *tags)
 
     async def in_threads(self, calls: list[Callable[[], Any]]) -> list[Any]:
         """Run calls concurrently: as tasks for async backends, on threads for sync ones."""
@@ -235,7 +239,7 @@ async def _fuzz_one(cache: AsyncView, key: Any, namespace: Any, value: Any, ttl:
     assert _Contract.breaker_closed(cache)
 
 
-class BackendContract(LockContract, FreshnessContract):
+class BackendContract(LockContract, FreshnessContract, TagsContract):
     """Tests of the whole ``AsyncBackend``/``Backend`` contract. Subclass and provide ``backend_factory``."""
 
     #: Two backends from the factory share storage (files and servers): persistence is tested.
