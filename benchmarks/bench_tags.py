@@ -11,8 +11,9 @@ A report, not a test: it always exits 0 and marks each target PASS or FAIL. It s
    the function does not run). Then ``invalidate_tags`` of that tag is timed ``--repeat``
    times (median, p99, max; the first call separately); afterwards the sample is read
    again (misses: the function runs for each) and the number of keys is compared with
-   before (two more: the tag's version and the epoch; no entry deleted). Targets: the median for 100,000 entries under 5 ms on
-   one server, and within 3x of the median for 10 entries (the same order).
+   before (two more: the tag's version and the epoch; no entry deleted). Targets: the
+   median for 100,000 entries under 5 ms on one server, and within 3x of the median for
+   10 entries (the same order).
 2. A hit through the decorator on one server, untagged, with template tags (the entry
    and its tag's version read together: two commands by default) and with tags from the
    value (the entry, then its tags' versions): median microseconds per call.
@@ -106,7 +107,8 @@ async def invalidation_section(url: str, label: str, sizes: list[int], repeat: i
     finally:
         await backend.close()
     print(f"\ninvalidate_tags of one tag on {label} ({repeat} calls each; milliseconds)")
-    print(f"  {'entries':>8} {'first':>7} {'median':>7} {'p99':>7} {'max':>7}   sample hits before / misses after   keys")
+    header = f"{'entries':>8} {'first':>7} {'median':>7} {'p99':>7} {'max':>7}"
+    print(f"  {header}   sample hits before / misses after   keys")
     for r in results:
         print(
             f"  {r['entries']:>8,} {r['first']:>7.3f} {r['median']:>7.3f} {r['p99']:>7.3f} {r['max']:>7.3f}"
@@ -131,9 +133,8 @@ async def invalidation_section(url: str, label: str, sizes: list[int], repeat: i
         ),
     ]
     if not cluster:
-        lines.append(
-            verdict(large["median"] < 5, f"{label}: {large['entries']:,} entries in {large['median']:.3f} ms, target < 5 ms")
-        )
+        text = f"{label}: {large['entries']:,} entries in {large['median']:.3f} ms, target < 5 ms"
+        lines.append(verdict(large["median"] < 5, text))
     return lines
 
 
