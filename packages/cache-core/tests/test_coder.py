@@ -254,11 +254,8 @@ def test_bool_and_int_keys_stay_apart(serializer: JsonSerializer) -> None:
 
 
 def compact_json(value: Any) -> bytes:
-    """``value``'s compact JSON (``\\u`` escapes only for text UTF-8 cannot hold: lone surrogates)."""
-    try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
-    except UnicodeEncodeError:
-        return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
+    """``value``'s compact JSON in UTF-8."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
 @pytest.mark.parametrize(
@@ -349,7 +346,17 @@ PROPERTIES = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow
 
 #: Strings a tag or envelope uses, so that user data hits them often.
 TAG_LIKE = ["!", "!cache-core", "value", "u:money", "dict", "tuple", "float", "nan", "p", "t"]
-TEXT = st.one_of(st.sampled_from(TAG_LIKE), st.text(st.characters(exclude_categories=())))  # lone surrogates too
+#: Text with surrogate code points (not text to UTF-8): alone, and a high one right before a low one.
+SURROGATES = st.integers(0xD800, 0xDFFF).map(chr)
+SURROGATE_PAIRS = st.builds(
+    lambda high, low: chr(high) + chr(low), st.integers(0xD800, 0xDBFF), st.integers(0xDC00, 0xDFFF)
+)
+TEXT_WITH_SURROGATES = st.lists(
+    st.one_of(st.characters(exclude_categories=()), SURROGATES, SURROGATE_PAIRS), max_size=8
+).map("".join)
+TEXT = st.one_of(st.sampled_from(TAG_LIKE), st.text(st.characters(exclude_categories=())), TEXT_WITH_SURROGATES)
+#: Unicode text: what JSON's strings hold (no surrogate code points).
+JSON_TEXT = st.one_of(st.sampled_from(TAG_LIKE), st.text(st.characters(exclude_categories=["Cs"])))
 HUGE_INTS = st.integers(min_value=2**1985, max_value=2**2100)
 INTS = st.one_of(st.integers(), HUGE_INTS, HUGE_INTS.map(lambda n: -n))
 ZONES = st.one_of(
@@ -430,9 +437,9 @@ JSON_VALUES = st.recursive(
         st.booleans(),
         st.integers(min_value=-(2**1989), max_value=2**1989),
         st.floats(allow_nan=False, allow_infinity=False),
-        TEXT,
+        JSON_TEXT,
     ),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(JSON_TEXT, inner, max_size=4),
     max_leaves=20,
 )
 
@@ -521,6 +528,57 @@ def test_output_is_valid_utf8_for_lone_surrogates(serializer: JsonSerializer) ->
     encoded = serializer.encode({"k\udfff": ["\ud800", (1,)]})
     encoded.decode("utf-8")
     assert_identical({"k\udfff": ["\ud800", (1,)]}, serializer.decode(encoded))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "\ud800\udc00",
+        chr(0xDBFF) + chr(0xDFFF),
+        "a\ud83d\ude00b",
+        ["\ud800\udc00", "\U00010000"],
+        {"\ud800\udc00": 1, "\U00010000": 2},
+        {"\ud800\udc00": ("\udc00\ud800",)},
+        pathlib.PurePosixPath("/tmp/\udced\udca0\udc80\udced\udcb0\udc80"),
+    ],
+    ids=["pair", "last-pair", "pair-in-text", "pair-beside-its-character", "keys", "key-and-reversed", "path"],
+)
+def test_surrogate_pairs_are_not_joined(serializer: JsonSerializer, value: Any) -> None:
+    """A high surrogate followed by a low one is two code points, not the character they spell in UTF-16."""
+    decoded = round_trip(serializer, value)
+    assert_identical(value, decoded)
+    assert decoded == value
+
+
+def test_text_with_surrogates_is_tagged_and_other_text_is_json(serializer: JsonSerializer) -> None:
+    assert serializer.encode("\U00010000") == '"\U00010000"'.encode()
+    encoded = serializer.encode("\ud800\udc00")
+    assert encoded != serializer.encode("\U00010000")
+    assert json.loads(encoded) == {"!cache-core": 1, "value": {"!": ["str", "7aCA7bCA"]}}
+    assert serializer.encode(["\ud800", "ok"]) == b'{"!cache-core":1,"value":[{"!":["str","7aCA"]},"ok"]}'
+
+
+def test_a_surrogate_in_a_registered_name_is_an_encode_error() -> None:
+    registry = Coder()
+
+    @registry.encoder.register("bad\ud800")
+    def encode_point(value: Point) -> list[int]:
+        return [value.x, value.y]
+
+    with pytest.raises(EncodeError, match="UTF-8"):
+        JsonSerializer(coder=registry).encode(Point(1, 2))
+
+
+@PROPERTIES
+@given(text=TEXT_WITH_SURROGATES, other=TEXT_WITH_SURROGATES)
+def test_text_with_surrogates_round_trips_exactly(text: str, other: str) -> None:
+    """Exact round trips for text with lone and adjacent surrogates: alone, nested, as keys, in other types."""
+    for value in (text, [text, other], {text: other, "k": [text]}, {text: (other,)}, pathlib.PurePosixPath(text)):
+        encoded = PROPERTY_SERIALIZER.encode(value)
+        json.loads(encoded.decode("utf-8"), parse_constant=reject_constant)
+        decoded = PROPERTY_SERIALIZER.decode(encoded)
+        assert_identical(value, decoded)
+        assert decoded == value
 
 
 @pytest.mark.parametrize("wrap", [bytearray, memoryview, bytes.decode], ids=["bytearray", "memoryview", "str"])

@@ -7,7 +7,11 @@ releases must keep reading them: change the tagged form only by a new version.
   compact (separators ``,`` and ``:``), one document.
 - A value made only of JSON's own types (``dict`` with ``str`` keys, ``list``,
   ``str``, ``int``, finite ``float``, ``bool``, ``None``) is written as exactly its
-  own JSON, readable by any JSON parser. Plain JSON carries no version: it is
+  own JSON, readable by any JSON parser, unless a ``str`` in it (a value or a key)
+  holds a surrogate code point (U+D800 to U+DFFF): UTF-8 cannot hold those, and
+  JSON's ``\\u`` escapes would read a high surrogate followed by a low one as the one
+  character they spell in UTF-16. Such a value is written in the tagged form, each
+  such ``str`` as the tag ``str``. Plain JSON carries no version: it is
   read as JSON by every release, whoever wrote it.
 - Any other value is written in the tagged form, an envelope object
   ``{"!cache-core": 1, "value": document}`` (the number is the version).
@@ -34,6 +38,9 @@ Built-in names and their payloads (payload parts are themselves encoded values):
   that has the key ``"!"``;
 - ``tuple``, ``set``, ``frozenset``: ``[item, ...]``;
 - ``float``: ``"nan"``, ``"inf"`` or ``"-inf"`` (JSON has no such numbers);
+- ``str``: the standard base64 text of the string's UTF-8 bytes, each surrogate
+  code point written on its own as three bytes (Python's ``"surrogatepass"``), for a
+  ``str`` that holds surrogates (a dict with such a key is written as the tag ``dict``);
 - ``int``: hexadecimal text such as ``"-1f"``, for ints with ``abs(n) >= 2**1990``
   (about 600 digits: ``int``'s decimal digit limit may refuse them);
 - ``bytes``, ``bytearray``: standard base64 text;
@@ -106,8 +113,7 @@ _MINUS_INFINITY = -_INFINITY
 _NATIVE_TYPES = frozenset({str, int, float, bool, type(None), list, dict})
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False, allow_nan=False).encode
-# Only for text with lone surrogates, which UTF-8 cannot hold: \u escapes can.
-_dumps_ascii = json.JSONEncoder(separators=(",", ":"), check_circular=False, allow_nan=False).encode
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _reject_constant(name: str) -> Any:
@@ -238,6 +244,14 @@ def _decode_bytes(payload: str) -> bytes:
 
 def _decode_bytearray(payload: str) -> bytearray:
     return bytearray(_decode_bytes(payload))
+
+
+def _encode_surrogates(value: str) -> str:
+    return _encode_bytes(value.encode("utf-8", "surrogatepass"))
+
+
+def _decode_surrogates(payload: str) -> str:
+    return _decode_bytes(payload).decode("utf-8", "surrogatepass")
 
 
 def _decode_dict(payload: list[list[Any]]) -> dict[Any, Any]:
@@ -372,6 +386,7 @@ _BUILTIN_DECODERS: dict[str, _DecodeFunction] = {
     "dict": _decode_dict,
     "int": _decode_big_int,
     "float": _decode_float,
+    "str": _decode_surrogates,
     **{name: decode for name, _, decode in _BUILTINS.values()},
 }
 
@@ -485,9 +500,13 @@ class Coder:
             raise EncodeError(msg) from exc
         try:
             return text.encode()
-        except UnicodeEncodeError:
-            text = _dumps_ascii(document)
-            return (_TAGGED_PREFIX + text + "}" if tagged else text).encode()
+        except UnicodeEncodeError:  # only surrogates make a str that UTF-8 refuses: the rare path
+            pass
+        try:
+            return (_TAGGED_PREFIX + _dumps(self._to_json(value, surrogates=True)) + "}").encode()
+        except UnicodeEncodeError as exc:  # a surrogate in a registered tag name
+            msg = f"cannot write {_type_name(type(value))} as UTF-8 JSON: {exc}"
+            raise EncodeError(msg) from exc
 
     def decode(self, data: bytes) -> Any:
         """Return the value ``encode`` turned into ``data``.
@@ -528,10 +547,18 @@ class Coder:
         _check_envelope(envelope)
         return envelope[_VALUE]
 
-    def _to_json(self, value: Any) -> Any:  # noqa: PLR0911 - one flat dispatch is fastest
-        """Return ``value`` in JSON's types, with tag objects for the other types."""
+    def _to_json(self, value: Any, *, surrogates: bool = False) -> Any:  # noqa: PLR0911, PLR0912 - one flat dispatch is fastest
+        """Return ``value`` in JSON's types, with tag objects for the other types.
+
+        ``surrogates``: also tag each ``str`` holding surrogates (``encode`` asks for it
+        only once UTF-8 refused the text, so the common path never searches strings).
+        """
         kind = type(value)
-        if kind is str or kind is bool or value is None:
+        if kind is str:
+            if surrogates and _SURROGATE.search(value):
+                return {_TAG: ["str", _encode_surrogates(value)]}
+            return value
+        if kind is bool or value is None:
             return value
         if kind is float:
             if _MINUS_INFINITY < value < _INFINITY:
@@ -542,11 +569,17 @@ class Coder:
                 return value
             return {_TAG: ["int", format(value, "x")]}
         if kind is list:
-            return [self._to_json(item) for item in value]
+            return [self._to_json(item, surrogates=surrogates) for item in value]
         if kind is dict:
-            if _TAG not in value and all(type(key) is str for key in value):
-                return {key: self._to_json(item) for key, item in value.items()}
-            pairs = [[self._to_json(k), self._to_json(v)] for k, v in value.items()]
+            plain_keys = _TAG not in value and all(type(key) is str for key in value)
+            if plain_keys and surrogates:
+                plain_keys = not any(_SURROGATE.search(key) for key in value)
+            if plain_keys:
+                return {key: self._to_json(item, surrogates=surrogates) for key, item in value.items()}
+            pairs = [
+                [self._to_json(k, surrogates=surrogates), self._to_json(v, surrogates=surrogates)]
+                for k, v in value.items()
+            ]
             return {_TAG: ["dict", pairs]}
         name, encode = self._lookup(kind)
         try:
@@ -557,8 +590,8 @@ class Coder:
             msg = f"the encoder for {_type_name(kind)} failed: {exc!r}"
             raise EncodeError(msg) from exc
         if name is None:
-            return self._to_json(payload)
-        return {_TAG: [name, self._to_json(payload)]}
+            return self._to_json(payload, surrogates=surrogates)
+        return {_TAG: [name, self._to_json(payload, surrogates=surrogates)]}
 
     def _lookup(self, kind: type) -> _Entry:
         entry = self._by_type.get(kind)
