@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 import pytest
-from cache_core import BackendError, Cache, DictCache, SyncDictCache, cached, cached_many
+from cache_core import Backend, BackendError, Cache, CacheMiss, DictCache, SyncDictCache, cached, cached_many
 from cache_testing import FaultyBackend, RecordingBackend, SyncFaultyBackend
 
 
@@ -173,3 +173,34 @@ def test_recording_backend_records_invalidations() -> None:
         recording.assert_hit(key_contains="user")
 
     asyncio.run(main())
+
+
+def test_backends_overriding_the_public_methods_invalidate_through_them() -> None:
+    class Shelf(Backend):
+        """Overrides our public methods, not the primitives."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.items: dict[str, Any] = {}
+
+        def get(self, key: str | bytes) -> Any:  # type: ignore[override]
+            try:
+                return self.items[str(key)]
+            except KeyError:
+                raise CacheMiss(key) from None
+
+        def put(self, key: str | bytes, value: Any, ttl: object = None) -> None:  # type: ignore[override]
+            self.items[str(key)] = value
+
+    shelf = Shelf()
+    runs: list[int] = []
+
+    @cached(cache=shelf, tags=["user:{user_id}"])
+    def user(user_id: int) -> int:
+        runs.append(user_id)
+        return len(runs)
+
+    assert user(1) == user(1) == 1
+    shelf.invalidate_tags("user:1")  # on the object itself, not the adapter the decorator uses
+    assert user(1) == 2
+    assert "__tags__:user%3A1" in shelf.items

@@ -29,6 +29,7 @@ from ._options import CacheOptions, Options
 from ._policy import DEFAULT_NAMESPACE, MISSING, Entry
 from ._serializers import PickleSerializer, Serializer
 from ._sync_backend import Backend
+from ._tags import TAG_NAMESPACE, TagFunction
 from ._ttl import MAX_TTL, TTL
 
 __version__: str
@@ -52,6 +53,7 @@ __all__ = [
     "DEFAULT_NAMESPACE",
     "MAX_TTL",
     "MISSING",
+    "TAG_NAMESPACE",
     "TTL",
     "AsyncBackend",
     "AsyncCachedFunction",
@@ -67,8 +69,8 @@ __all__ = [
     "CacheInfo",
     "CacheMiss",
     "CacheOptions",
-    "CircuitBreaker",
     "CachedFunction",
+    "CircuitBreaker",
     "Clock",
     "Coder",
     "DecodeError",
@@ -79,10 +81,10 @@ __all__ = [
     "InvalidKeyError",
     "InvalidTTLError",
     "JsonSerializer",
-    "Options",
     "KeyGenerator",
     "KeyMaker",
     "LoopLocal",
+    "Options",
     "PickleSerializer",
     "ReprKeyMaker",
     "SerializationError",
@@ -90,6 +92,7 @@ __all__ = [
     "SharedState",
     "SyncDictCache",
     "SystemClock",
+    "TagFunction",
     "ValueTooLargeError",
     "cache",
     "cached",

@@ -296,6 +296,13 @@ class Backend(BackendPolicy, ABC):
         afterwards under these tags are served as usual.
         """
         names = check_tag_names(tags)
+        if type(self)._put is Backend._put and type(self)._put_tag_versions is Backend._put_tag_versions:
+            # Overrides the public methods instead of the primitives: write through them, as
+            # the decorators do (BackendAdapter).
+            from ._adapters import BackendAdapter  # it imports this module
+
+            adapted: Any = BackendAdapter.adapt(self)
+            return adapted.invalidate_tags(*names)  # type: ignore[no-any-return]
         started = self._ensure_open()
         if not names:
             return

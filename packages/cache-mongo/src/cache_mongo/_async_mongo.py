@@ -9,7 +9,7 @@ import asyncio
 import secrets
 from typing import Any, ClassVar
 
-from cache_core import AsyncBackend, CircuitBreaker, Clock, Entry, JsonSerializer, LoopLocal, Serializer
+from cache_core import TAG_NAMESPACE, AsyncBackend, CircuitBreaker, Clock, Entry, JsonSerializer, LoopLocal, Serializer
 from pymongo import AsyncMongoClient, ReplaceOne, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -161,6 +161,13 @@ class MongoCache(AsyncBackend):
         cursor = self._links.get().entries.find({"_id": {"$in": ids}})
         found = {document["_id"]["key"]: entry_of(document) async for document in cursor}
         return [found.get(key) for key in keys]
+
+    async def _get_tagged(self, namespace: str, key: str, tags: list[str]) -> tuple[Entry | None, list[Entry | None]]:
+        """The entry and its tags' versions in one query (one round trip)."""
+        ids = [entry_id(namespace, key), *(entry_id(TAG_NAMESPACE, tag) for tag in tags)]
+        cursor = self._links.get().entries.find({"_id": {"$in": ids}})
+        found = {(document["_id"]["ns"], document["_id"]["key"]): entry_of(document) async for document in cursor}
+        return found.get((namespace, key)), [found.get((TAG_NAMESPACE, tag)) for tag in tags]
 
     async def _put(self, namespace: str, key: str, payload: Any, ttl: float | None, expires_at: float | None) -> None:
         link = self._links.get()

@@ -10,7 +10,7 @@ import threading
 import secrets
 from typing import Any, ClassVar
 
-from cache_core import Backend, CircuitBreaker, Clock, Entry, JsonSerializer, SharedState, Serializer
+from cache_core import TAG_NAMESPACE, Backend, CircuitBreaker, Clock, Entry, JsonSerializer, SharedState, Serializer
 from pymongo import MongoClient, ReplaceOne, ReturnDocument
 from pymongo.synchronous.collection import Collection
 from pymongo.synchronous.database import Database
@@ -154,6 +154,13 @@ class SyncMongoCache(Backend):
         cursor = self._links.get().entries.find({"_id": {"$in": ids}})
         found = {document["_id"]["key"]: entry_of(document) for document in cursor}
         return [found.get(key) for key in keys]
+
+    def _get_tagged(self, namespace: str, key: str, tags: list[str]) -> tuple[Entry | None, list[Entry | None]]:
+        """The entry and its tags' versions in one query (one round trip)."""
+        ids = [entry_id(namespace, key), *(entry_id(TAG_NAMESPACE, tag) for tag in tags)]
+        cursor = self._links.get().entries.find({"_id": {"$in": ids}})
+        found = {(document["_id"]["ns"], document["_id"]["key"]): entry_of(document) for document in cursor}
+        return found.get((namespace, key)), [found.get((TAG_NAMESPACE, tag)) for tag in tags]
 
     def _put(self, namespace: str, key: str, payload: Any, ttl: float | None, expires_at: float | None) -> None:
         link = self._links.get()
