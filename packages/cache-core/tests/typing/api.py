@@ -8,6 +8,7 @@ line is a call that must stay an error: mypy's ``warn_unused_ignores`` (part of
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any
 
@@ -116,6 +117,30 @@ async def areset() -> None:
     return None
 
 
+@front(tags=["user:{user_id}", "users"])
+def profile(user_id: int) -> str:
+    return str(user_id)
+
+
+def tags_of(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any], value: list[int]) -> list[str]:
+    return [f"item:{item}" for item in value]
+
+
+@cached(tags=tags_of, ttl=60)
+async def listing(page: int) -> list[int]:
+    return [page]
+
+
+@front.clear(tags=["user:{user_id}"])
+def rename(user_id: int, name: str) -> None:
+    return None
+
+
+assert_type(profile(1), str)
+profile("1")  # type: ignore[arg-type]
+assert_type(rename(1, "Ada"), None)
+assert_type(front.invalidate_tags("user:1", "users"), Awaitable[None])
+front.invalidate_tags(1)  # type: ignore[arg-type]
 assert_type(square(2), int)
 square("2")  # type: ignore[arg-type]
 assert_type(square.cache_info(), CacheInfo)
@@ -129,6 +154,10 @@ async def use_front() -> None:
     assert_type(await asquare(3), int)
     await asquare("3")  # type: ignore[arg-type]
     assert_type(await areset(), None)
+    assert_type(await listing(1), list[int])
+    await front.invalidate_tags("users")
+    await DictCache().invalidate_tags("users")
+    SyncDictCache().invalidate_tags("users")
 
 
 # -- methods ------------------------------------------------------------------------------------
