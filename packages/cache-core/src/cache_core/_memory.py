@@ -127,6 +127,19 @@ class LocalStorage(Protocol):
         """A new ``HotIndex`` of at most ``limit`` entries over ``namespace``."""
 
 
+@runtime_checkable
+class NearStorage(Protocol):
+    """Remote storage that keeps a coherent in-process copy of entries (cache-redis's near cache).
+
+    Its reads still go through the template (``_lookup``), which answers from the copy
+    when it can; a decorated function also answers hits from ``near_index``, whose
+    ``Stored`` entries the storage kills when another process changes them.
+    """
+
+    def near_index(self, namespace: str, limit: int) -> HotIndex | None:
+        """A new ``HotIndex`` of at most ``limit`` entries over ``namespace``, or ``None`` without a near copy."""
+
+
 class SyncDictCache(Backend):
     """In-memory storage in dicts; optional ``maxsize`` with least-recently-used eviction.
 

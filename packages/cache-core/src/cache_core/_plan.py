@@ -20,7 +20,7 @@ from typing import Any, Final, Generic, TypeVar
 
 from ._errors import BackendError
 from ._keys import KeyPlan, key_plan
-from ._memory import HotIndex, LocalStorage
+from ._memory import HotIndex, LocalStorage, NearStorage
 from ._options import CacheOptions
 from ._policy import BackendPolicy
 from ._storage import AnyBackend, sync_view
@@ -122,10 +122,13 @@ class CallPlan:
         if lock_seconds is not None and not backend.supports_lock:
             msg = f"{type(backend).__name__} offers no cross-process lock; drop lock= or use a backend that has one"
             raise TypeError(msg)
-        if local is None:
-            return Binding(backend, storage, None, None, None, lock_seconds)
         # Early refresh decides on every hit, so its hits all go through the caller.
         limit = 0 if self.freshness is not None and self.freshness.early_refresh else self.keys.hot_limit
+        if local is None:
+            near = None
+            if limit and self.options.serializer is None and isinstance(backend, NearStorage):
+                near = backend.near_index(self.namespace, limit)
+            return Binding(backend, storage, None, None, near, lock_seconds)
         index = local.hot_index(self.namespace, limit) if limit else None
         return Binding(backend, storage, local.reader(self.namespace), local.writer(self.namespace), index, None)
 

@@ -7,15 +7,18 @@ layout, entry layout and Lua scripts live in ``_shared.py``.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
-from cache_core import Backend, CircuitBreaker, Clock, Entry, JsonSerializer, SharedState, Serializer
+from cache_core import MISSING, Backend, CircuitBreaker, Clock, Entry, JsonSerializer, SharedState, Serializer
+from cache_core._memory import HotIndex
 from redis import ConnectionPool, Redis
 from redis.cluster import RedisCluster
 from redis.retry import Retry
 from redis.exceptions import ResponseError
 
+from ._near import NearCache, Tracker, check_size, endpoints_of, forget, forget_all, near_group
 from ._shared import (
     MARKER_FAMILY,
     RELEASE_LOCK,
@@ -56,6 +59,11 @@ class SyncRedisCache(Backend):
         timeout: seconds each socket operation may take (URL only; a URL option or
             ``socket_timeout`` in ``redis_kwargs`` wins).
         cluster: the URL names a node of a Redis Cluster.
+        near_cache: keep up to this many decoded entries in process memory (LRU, TTLs
+            honoured), kept coherent by Redis client tracking: a write, remove or clear by
+            any process drops the other processes' copies within milliseconds. While the
+            invalidation connection is down the near cache is empty and bypassed.
+            ``None`` (the default): every read goes to Redis.
         **redis_kwargs: passed to ``Redis.from_url`` / ``RedisCluster.from_url``.
     """
 
@@ -74,10 +82,12 @@ class SyncRedisCache(Backend):
         breaker: CircuitBreaker | bool | None = True,
         timeout: float | None = 1.0,
         cluster: bool = False,
+        near_cache: int | None = None,
         **redis_kwargs: Any,
     ) -> None:
         super().__init__(serializer=serializer or JsonSerializer(), clock=clock, breaker=make_breaker(breaker))
         self._keys = KeyLayout(prefix)
+        near_size = check_size(near_cache)
         classes = (Redis, RedisCluster, ConnectionPool, Retry)
         client, self._owned, self._label = connect(url, redis_kwargs, timeout=timeout, cluster=cluster, classes=classes)
 
@@ -90,6 +100,15 @@ class SyncRedisCache(Backend):
             return Link(connect(url, redis_kwargs, timeout=timeout, cluster=cluster, classes=classes)[0], DirectReads)
 
         self._links = SharedState(new_link, self._close_link if self._owned else None, first=Link(client, DirectReads))
+        # Near caches of this process over the same keys: our writes drop their copies at once.
+        self._near_group = near_group(self._label, prefix)
+        self._near: NearCache | None = None
+        self._tracker: Tracker | None = None
+        if near_size is not None:
+            self._near = NearCache(near_size, self.clock.now, prefix)
+            self._near_group.add(self._near)
+            self._tracker = Tracker(self._near, endpoints_of(client), f"cache-redis near cache {self._label}")
+            weakref.finalize(self, self._tracker.stop)
 
     @staticmethod
     def _close_link(link: Link) -> None:
@@ -102,6 +121,38 @@ class SyncRedisCache(Backend):
         assert link is not None  # noqa: S101 - made in __init__, dropped only with its loop
         client: Redis | RedisCluster = link.client
         return client
+
+    @property
+    def near_cache(self) -> NearCache | None:
+        """The near cache, or ``None`` without one."""
+        return self._near
+
+    def near_index(self, namespace: str, limit: int) -> HotIndex | None:
+        """A hot index over the near cache's entries of ``namespace``, for one decorated function."""
+        return None if self._near is None else self._near.hot_index(namespace, limit)
+
+    def _lookup(self, namespace: str, key: str, serializer: Serializer | None = None) -> Any:
+        near = self._near
+        if near is None or serializer is not None:
+            return super()._lookup(namespace, key, serializer)
+        value = near.get(namespace, key)
+        if value is not MISSING:
+            if self._closed:
+                self._ensure_open()
+            return value
+        ticket = near.ticket()  # before the read: an invalidation that comes after it wins
+        started = self._ensure_open()
+        try:
+            entry = self._get(namespace, key)
+        except Exception as exc:
+            raise self._failure("get", exc)  # noqa: B904 - _failure sets __cause__
+        self._succeeded(started)
+        if entry is None:
+            return MISSING
+        value = self._live_value(key, entry)
+        if value is not MISSING and ticket is not None:
+            near.keep(ticket, namespace, key, value, entry[1])
+        return value
 
     def _get(self, namespace: str, key: str) -> Entry | None:
         try:
@@ -124,28 +175,41 @@ class SyncRedisCache(Backend):
 
     def _put(self, namespace: str, key: str, payload: Any, ttl: float | None, expires_at: float | None) -> None:
         name, value = self._keys.entry(namespace, key), frame(payload, expires_at)
-        self._links.get().client.set(name, value, px=milliseconds(ttl))
+        try:
+            self._links.get().client.set(name, value, px=milliseconds(ttl))
+        finally:
+            forget(self._near_group, namespace, key)
 
     def _put_many(
         self, namespace: str, items: list[tuple[str, Any]], ttl: float | None, expires_at: float | None
     ) -> None:
         px = milliseconds(ttl)
         batch = [(self._keys.entry(namespace, key), frame(payload, expires_at)) for key, payload in items]
-        with self._links.get().client.pipeline(transaction=False) as pipe:
-            for name, value in batch:
-                pipe.set(name, value, px=px)
-            pipe.execute()
+        try:
+            with self._links.get().client.pipeline(transaction=False) as pipe:
+                for name, value in batch:
+                    pipe.set(name, value, px=px)
+                pipe.execute()
+        finally:
+            for key, _ in items:
+                forget(self._near_group, namespace, key)
 
     def _remove(self, namespace: str, key: str) -> bool:
         name = self._keys.entry(namespace, key)
-        return bool(self._links.get().client.execute_command("EVAL", REMOVE_IF_OURS, 1, name, MARKER_FAMILY))
+        try:
+            return bool(self._links.get().client.execute_command("EVAL", REMOVE_IF_OURS, 1, name, MARKER_FAMILY))
+        finally:
+            forget(self._near_group, namespace, key)
 
     def _remove_expired(self, now: float) -> int:
         return self._each_of_ours(self._keys.pattern(None), REMOVE_IF_EXPIRED, repr(now))
 
     def _clear(self, namespace: str | None) -> None:
         # SCAN + a delete-if-ours script per key, in batches (per node on a cluster): never KEYS, never a long stall.
-        self._each_of_ours(self._keys.pattern(namespace), REMOVE_IF_OURS)
+        try:
+            self._each_of_ours(self._keys.pattern(namespace), REMOVE_IF_OURS)
+        finally:
+            forget_all(self._near_group, namespace)
 
     def _each_of_ours(self, pattern: bytes, script: str, *arguments: str) -> int:
         """Run ``script`` on every string under ``pattern`` (it checks the key is ours); the sum of its results."""
@@ -170,6 +234,8 @@ class SyncRedisCache(Backend):
             yield names
 
     def _close(self) -> None:
+        if self._tracker is not None:
+            self._tracker.stop()
         self._links.close()
 
     # -- cross-process lock (the template's _try_lock/_unlock add the error policy) ------------
