@@ -170,6 +170,30 @@ def test_decorated_hits_skip_the_backend(near_backend: SyncRedisCache, admin: re
     assert square.cache_info().hits == 103
 
 
+def test_tagged_hits_are_served_from_memory_until_a_tag_is_invalidated_anywhere(
+    redis_url: str, near_backend: SyncRedisCache, admin: redis.Redis
+) -> None:
+    runs: list[int] = []
+
+    @cached(cache=near_backend, ttl=60, tags=["user:{user_id}"])
+    def profile(user_id: int) -> dict[str, int]:
+        runs.append(user_id)
+        return {"id": user_id, "run": len(runs)}
+
+    assert profile(1) == {"id": 1, "run": 1}
+    _settle()
+    assert profile(1) == {"id": 1, "run": 1}  # the entry and the tag's version, read together, kept
+    before = _get_calls(admin)
+    assert [profile(1) for _ in range(20)] == [{"id": 1, "run": 1}] * 20
+    assert _get_calls(admin) == before
+    elsewhere = SyncRedisCache(redis_url + "?db=0")  # another label: only Redis's message tells us
+    elsewhere.invalidate_tags("user:1")
+    _eventually(lambda: profile(1) == {"id": 1, "run": 2}, timeout=1)
+    near_backend.invalidate_tags("user:1")  # this process: at once
+    assert profile(1) == {"id": 1, "run": 3}
+    elsewhere.close()
+
+
 def test_own_writes_removes_and_clears_drop_the_copy_at_once(redis_url: str, near_backend: SyncRedisCache) -> None:
     other = SyncRedisCache(redis_url)  # another backend of this process over the same keys
     near = _live(near_backend)

@@ -125,8 +125,10 @@ class CallPlan:
         # Early refresh decides on every hit, so its hits all go through the caller.
         limit = 0 if self.freshness is not None and self.freshness.early_refresh else self.keys.hot_limit
         if local is None:
+            # A near cache (remote storage with a coherent in-process copy) answers hits
+            # from a hot index too, under the same conditions as in-process storage.
             near = None
-            if limit and self.options.serializer is None and isinstance(backend, NearStorage):
+            if limit and self.options.serializer is None and self.tags is None and isinstance(backend, NearStorage):
                 near = backend.near_index(self.namespace, limit)
             return Binding(backend, storage, None, None, near, lock_seconds)
         index = local.hot_index(self.namespace, limit) if limit else None

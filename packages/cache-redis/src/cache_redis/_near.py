@@ -35,7 +35,8 @@ from typing import Any, Final
 
 import redis.connection
 from cache_core import MISSING
-from cache_core._memory import NEVER, HotIndex, Stored
+from cache_core._memory import DEAD, NEVER, HotIndex, Stored
+from cache_core._tags import TAG_NAMESPACE
 
 logger = logging.getLogger("cache_redis")
 
@@ -122,6 +123,19 @@ class NearCache:
             return MISSING
         self.touch(entry)
         return entry.value
+
+    def versions(self, tags: list[str], names: list[str]) -> dict[str, str] | None:
+        """``{tag: version}`` for tags whose versions (stored under ``names``) are all held, else ``None``."""
+        space = self._spaces.get(TAG_NAMESPACE)
+        if space is None:
+            return None if tags else {}
+        versions = {}
+        for tag, name in zip(tags, names, strict=True):
+            entry = space.get(name)
+            if entry is None or entry.expires_at is DEAD:
+                return None
+            versions[tag] = entry.value
+        return versions
 
     def hot_index(self, namespace: str, limit: int) -> HotIndex:
         """A ``HotIndex`` over ``namespace`` for one decorated function.

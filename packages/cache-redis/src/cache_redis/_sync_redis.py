@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from cache_core import MISSING, Backend, CircuitBreaker, Clock, Entry, JsonSerializer, SharedState, Serializer
+from cache_core._keys import key_text
 from cache_core._memory import HotIndex
+from cache_core._tags import TAG_NAMESPACE
 from redis import ConnectionPool, Redis
 from redis.cluster import RedisCluster
 from redis.retry import Retry
@@ -154,6 +156,44 @@ class SyncRedisCache(Backend):
             near.keep(ticket, namespace, key, value, entry[1])
         return value
 
+    def _lookup_tagged(
+        self, namespace: str, key: str, tags: list[str], serializer: Serializer | None = None
+    ) -> tuple[Any, dict[str, str]]:
+        near = self._near
+        if near is None or serializer is not None:
+            return super()._lookup_tagged(namespace, key, tags, serializer)
+        names = [key_text(tag) for tag in tags]
+        value = near.get(namespace, key)
+        if value is not MISSING:
+            versions = near.versions(tags, names)  # a tag version is an entry like any other, tracked too
+            if versions is not None:
+                if self._closed:
+                    self._ensure_open()
+                return value, versions
+        ticket = near.ticket()
+        started = self._ensure_open()
+        try:
+            entry, found = self._get_tagged(namespace, key, names)
+        except Exception as exc:
+            raise self._failure("get", exc)  # noqa: B904 - _failure sets __cause__
+        self._succeeded(started)
+        value = MISSING if entry is None else self._live_value(key, entry)
+        versions = self._versions(tags, found)
+        if ticket is not None:
+            if value is not MISSING and entry is not None:
+                near.keep(ticket, namespace, key, value, entry[1])
+            for tag, name in zip(tags, names, strict=True):
+                near.keep(ticket, TAG_NAMESPACE, name, versions[tag], None)
+        return value, versions
+
+    def _get_tagged(self, namespace: str, key: str, tags: list[str]) -> tuple[Entry | None, list[Entry | None]]:
+        # One round trip (a pipeline: on a cluster, one per node involved).
+        if not tags:
+            return self._get(namespace, key), []
+        keys = self._keys
+        entries = self._read([keys.entry(namespace, key), *(keys.entry(TAG_NAMESPACE, tag) for tag in tags)])
+        return entries[0], entries[1:]
+
     def _get(self, namespace: str, key: str) -> Entry | None:
         try:
             raw = self._links.get().reads.get(self._keys.entry(namespace, key))
@@ -164,9 +204,12 @@ class SyncRedisCache(Backend):
         return unframe(raw)
 
     def _get_many(self, namespace: str, keys: list[str]) -> list[Entry | None]:
+        return self._read([self._keys.entry(namespace, key) for key in keys])
+
+    def _read(self, names: list[bytes]) -> list[Entry | None]:
         with self._links.get().client.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.get(self._keys.entry(namespace, key))
+            for name in names:
+                pipe.get(name)
             replies = pipe.execute(raise_on_error=False)
         for reply in replies:
             if isinstance(reply, Exception) and not is_foreign(reply):
