@@ -10,10 +10,19 @@ import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
-from cache_core import MISSING, AsyncBackend, CircuitBreaker, Clock, Entry, JsonSerializer, LoopLocal, Serializer
+from cache_core import (
+    MISSING,
+    TAG_NAMESPACE,
+    AsyncBackend,
+    CircuitBreaker,
+    Clock,
+    Entry,
+    JsonSerializer,
+    LoopLocal,
+    Serializer,
+)
 from cache_core._keys import key_text
 from cache_core._memory import HotIndex
-from cache_core._tags import TAG_NAMESPACE
 from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry

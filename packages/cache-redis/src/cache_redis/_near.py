@@ -34,9 +34,8 @@ from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 import redis.connection
-from cache_core import MISSING
+from cache_core import MISSING, TAG_NAMESPACE
 from cache_core._memory import DEAD, NEVER, HotIndex, Stored
-from cache_core._tags import TAG_NAMESPACE
 
 logger = logging.getLogger("cache_redis")
 

@@ -11,10 +11,19 @@ import weakref
 from collections.abc import Iterator
 from typing import Any
 
-from cache_core import MISSING, Backend, CircuitBreaker, Clock, Entry, JsonSerializer, SharedState, Serializer
+from cache_core import (
+    MISSING,
+    TAG_NAMESPACE,
+    Backend,
+    CircuitBreaker,
+    Clock,
+    Entry,
+    JsonSerializer,
+    SharedState,
+    Serializer,
+)
 from cache_core._keys import key_text
 from cache_core._memory import HotIndex
-from cache_core._tags import TAG_NAMESPACE
 from redis import ConnectionPool, Redis
 from redis.cluster import RedisCluster
 from redis.retry import Retry
