@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import os
 import subprocess
 import sys
 import time
@@ -383,6 +384,40 @@ def test_a_restarted_server(own_redis: RedisServerProcess) -> None:
     assert backend.get("k") == "after"
     assert len(near) == 1
     backend.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")  # Python 3.12+
+def test_a_forked_child_starts_empty_and_tracks_on_its_own(redis_url: str, near_backend: SyncRedisCache) -> None:
+    near = _live(near_backend)
+    near_backend.put("k", "parent")
+    _settle()
+    assert near_backend.get("k") == "parent"
+    assert len(near) == 1
+    writer = SyncRedisCache(redis_url + "?db=0")
+    reading, writing = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its copy of the near cache may not serve what the parent had
+        outcome = "ok"
+        try:
+            assert len(near) == 0
+            assert near.wait_live(10)
+            assert near_backend.get("k") == "parent"
+            assert near_backend.get("k") == "parent"
+            assert len(near) == 1
+            writer.put("k", "changed")  # another label: only Redis's message reaches the near cache
+            _eventually(lambda: near_backend.get("k") == "changed", timeout=2)
+        except BaseException as exc:
+            outcome = repr(exc)
+        os.write(writing, outcome.encode())
+        os._exit(0)
+    os.close(writing)
+    with os.fdopen(reading) as answer:
+        outcome = answer.read()
+    os.waitpid(pid, 0)
+    assert outcome == "ok"
+    _eventually(lambda: near_backend.get("k") == "changed", timeout=2)  # the parent still tracks too
+    writer.close()
 
 
 # -- several processes ---------------------------------------------------------------------

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
+import os
 import re
 import socket
 import threading
@@ -227,10 +228,29 @@ class NearCache:
             self._floor = self._sequence
             self.live = True
 
+    def reset_in_child(self) -> None:
+        """In a process just forked: nothing here can be vouched for until its own tracking is on."""
+        self._lock = threading.Lock()
+        self.suspend()
+
     def suspend(self) -> None:
         """Tracking is down: drop everything and keep nothing until ``resume``."""
         self.live = False
         self.flush()
+
+
+def _restart_in_child() -> None:
+    global _GROUPS_LOCK, _TRACKERS_LOCK
+    _GROUPS_LOCK, _TRACKERS_LOCK = threading.Lock(), threading.Lock()
+    for tracker in list(_TRACKERS):
+        tracker.restart_in_child()
+
+
+#: Every live tracker: a child process (``fork``) starts its own.
+_TRACKERS: weakref.WeakSet[Tracker] = weakref.WeakSet()
+_TRACKERS_LOCK = threading.Lock()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_restart_in_child)
 
 
 def forget(group: Iterable[NearCache], namespace: str, key: str) -> None:
@@ -377,12 +397,23 @@ class Tracker:
         self.near = near
         self.name = name
         self._endpoints = endpoints
+        self.established = 0  # how many times tracking was (re-)established
+        self._start()
+        with _TRACKERS_LOCK:
+            _TRACKERS.add(self)
+
+    def _start(self) -> None:
         self._stopped = threading.Event()
         self._failed = threading.Event()
         self.sockets: list[socket.socket] = []
-        self.established = 0  # how many times tracking was (re-)established
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
+
+    def restart_in_child(self) -> None:
+        """After ``fork``: the parent's threads did not come along, and its connections stay its own."""
+        self.near.reset_in_child()
+        if not self._stopped.is_set():
+            self._start()
 
     def stop(self) -> None:
         """End the threads (the near cache is emptied); safe to call twice."""
