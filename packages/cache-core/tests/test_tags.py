@@ -204,3 +204,13 @@ def test_backends_overriding_the_public_methods_invalidate_through_them() -> Non
     shelf.invalidate_tags("user:1")  # on the object itself, not the adapter the decorator uses
     assert user(1) == 2
     assert "__tags__:user%3A1" in shelf.items
+
+
+def test_a_call_missing_an_argument_is_a_type_error() -> None:
+    @cached(cache=SyncDictCache(), tags=["user:{user_id}"], key_maker=lambda fn, args, kwargs: "one key")
+    def user(user_id: int, *, fresh: bool = False) -> int:
+        return user_id
+
+    assert user(1, fresh=True) == 1
+    with pytest.raises(TypeError, match="user_id"):
+        user()  # type: ignore[call-arg]

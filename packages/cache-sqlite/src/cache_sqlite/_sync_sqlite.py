@@ -12,6 +12,7 @@ import threading
 from typing import Any
 
 from cache_core import (
+    TAG_NAMESPACE,
     Backend,
     BackendClosedError,
     CacheError,
@@ -118,6 +119,15 @@ class SyncSqliteCache(Backend):
     def _get_many(self, namespace: str, keys: list[str]) -> list[Entry | None]:
         db = self._db or self._connection()
         return self._queries.entries(keys, db.execute_fetchall(*self._queries.get_many(namespace, keys)))
+
+    def _get_tagged(self, namespace: str, key: str, tags: list[str]) -> tuple[Entry | None, list[Entry | None]]:
+        """The entry and its tags' versions in one statement (the batch read of coalesced reads)."""
+        reads = [(namespace, key), *((TAG_NAMESPACE, tag) for tag in tags)]
+        if len(reads) > _schema.READ_BATCH_LIMIT:
+            return super()._get_tagged(namespace, key, tags)
+        db = self._db or self._connection()
+        entries = self._queries.batch_entries(reads, db.execute_fetchall(*self._queries.get_batch(reads)))
+        return entries[0], entries[1:]
 
     def _put(self, namespace: str, key: str, payload: Any, ttl: float | None, expires_at: float | None) -> None:
         db = self._db or self._connection()
