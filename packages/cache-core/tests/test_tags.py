@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from cache_core import Backend, BackendError, Cache, CacheMiss, DictCache, SyncDictCache, cached, cached_many
-from cache_testing import FaultyBackend, RecordingBackend, SyncFaultyBackend
+from cache_testing import FaultyBackend, NoCache, RecordingBackend, SyncFaultyBackend, SyncNoCache
 
 
 @pytest.mark.parametrize(
@@ -214,3 +214,17 @@ def test_a_call_missing_an_argument_is_a_type_error() -> None:
     assert user(1, fresh=True) == 1
     with pytest.raises(TypeError, match="user_id"):
         user()  # type: ignore[call-arg]
+
+
+def test_no_cache_takes_invalidations_and_always_computes() -> None:
+    runs: list[int] = []
+
+    @cached(cache=SyncNoCache(), tags=["user:{user_id}"])
+    def user(user_id: int) -> int:
+        runs.append(user_id)
+        return len(runs)
+
+    assert [user(1), user(1)] == [1, 2]
+    SyncNoCache().invalidate_tags("user:1")
+    asyncio.run(NoCache().invalidate_tags("user:1"))
+    assert Cache(NoCache()).invalidate_tags("user:1") is not None
