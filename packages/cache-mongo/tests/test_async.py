@@ -20,7 +20,8 @@ from cache_core import (
 from cache_mongo import AsyncMongoBackend, MongoCache
 from cache_testing import TestClock
 from cache_testing._mongo_server import CommandLog, free_port
-from pymongo import AsyncMongoClient, MongoClient
+from pymongo import AsyncMongoClient, MongoClient, ReadPreference, monitoring
+from pymongo.read_concern import ReadConcern
 
 Admin = MongoClient[dict[str, Any]]
 
@@ -275,3 +276,48 @@ async def test_cached_lock_runs_the_function_once_across_backends(mongo_url: str
         in_two = cached(cache=two, lock=True)(slow_square)
         assert list(await asyncio.gather(in_one(3), in_two(3))) == [9, 9]
         assert calls == [3]
+
+
+class _FindLog(monitoring.CommandListener):
+    """The find commands a client sends."""
+
+    def __init__(self) -> None:
+        self.finds: list[dict[str, Any]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name == "find":
+            self.finds.append(dict(event.command))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_reads_keep_the_read_preference_and_read_concern(replset_url: str, replset_database_name: str) -> None:
+    """A hit is the find command find_one sends: the client's read preference and read concern go with it."""
+    log = _FindLog()
+    options: dict[str, Any] = {"readPreference": "primaryPreferred", "readConcernLevel": "majority"}
+    async with MongoCache(replset_url, database=replset_database_name, event_listeners=[log], **options) as cache:
+        await cache.put("k", {"v": 1})
+        assert await cache.get("k") == {"v": 1}
+        assert await cache.get_or_default("absent") is None
+    assert [find["filter"] for find in log.finds] == [{"_id": {"ns": "default", "key": k}} for k in ("k", "absent")]
+    for find in log.finds:
+        assert (find["limit"], find["singleBatch"]) == (1, True)
+        assert find["readConcern"] == {"level": "majority"}
+        assert find["$readPreference"] == {"mode": "primaryPreferred"}
+
+    log.finds.clear()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(replset_url, event_listeners=[log])
+    collection = client[replset_database_name].get_collection(
+        "entries", read_preference=ReadPreference.PRIMARY_PREFERRED, read_concern=ReadConcern("local")
+    )
+    try:
+        async with MongoCache(collection) as cache:
+            assert await cache.get("k") == {"v": 1}
+    finally:
+        await client.close()
+    assert log.finds[0]["readConcern"] == {"level": "local"}
+    assert log.finds[0]["$readPreference"] == {"mode": "primaryPreferred"}

@@ -105,3 +105,20 @@ async def test_restart_while_writes_are_in_flight(own_server: MongoServer) -> No
         assert results == list(range(200))
         await asyncio.sleep(0.3)
         assert [await identity(i) for i in range(200)] == list(range(200))
+
+
+async def test_async_read_after_a_quick_restart_is_a_hit(own_server: MongoServer) -> None:
+    """A hit read on a pooled connection the restart broke is tried once more, as PyMongo retries reads."""
+    async with MongoCache(own_server.url, database="resilience") as backend:
+        await backend.put("kept", "value")
+        assert await backend.get("kept") == "value"  # a pooled connection to the old process
+        own_server.restart()
+        assert await backend.get("kept") == "value"
+
+
+def test_sync_read_after_a_quick_restart_is_a_hit(own_server: MongoServer) -> None:
+    with SyncMongoCache(own_server.url, database="resilience") as backend:
+        backend.put("kept", "value")
+        assert backend.get("kept") == "value"
+        own_server.restart()
+        assert backend.get("kept") == "value"

@@ -25,7 +25,8 @@ from bson.codec_options import CodecOptions, DatetimeConversion
 from bson.datetime_ms import DatetimeMS
 from cache_core import Entry
 from pymongo import IndexModel
-from pymongo.errors import ExecutionTimeout, NetworkTimeout, ServerSelectionTimeoutError, WTimeoutError
+from pymongo.errors import AutoReconnect, ExecutionTimeout, NetworkTimeout, ServerSelectionTimeoutError, WTimeoutError
+from pymongo.read_concern import ReadConcern
 
 #: Milliseconds: ``timeoutMS`` bounds each whole operation (server selection included),
 #: ``serverSelectionTimeoutMS`` how long to look for a server when ``timeoutMS`` is off.
@@ -131,6 +132,29 @@ def entry_of(document: dict[str, Any]) -> Entry:
     if isinstance(expires_at, DatetimeMS):  # a BSON date, read as milliseconds
         expires_at = int(expires_at) / 1000
     return document.get("value"), expires_at
+
+
+def find_one_options(read_concern: ReadConcern) -> dict[str, Any]:
+    """The fields after ``find`` and ``filter`` of the find command that ``find_one`` sends for a collection."""
+    options: dict[str, Any] = {"limit": 1, "singleBatch": True}
+    if read_concern.level:
+        options["readConcern"] = read_concern.document
+    return options
+
+
+def first_entry(reply: dict[str, Any]) -> Entry | None:
+    """The entry in a find command's reply, or ``None``."""
+    batch = reply["cursor"]["firstBatch"]
+    return entry_of(batch[0]) if batch else None
+
+
+def retry_read(exc: AutoReconnect) -> bool:
+    """Whether a read that failed with ``exc`` is tried once more, as PyMongo retries a read.
+
+    Yes when the connection broke or the server stopped being primary (a restart, a failover):
+    the retry selects a server again. No for timeouts, which would only double the wait.
+    """
+    return not isinstance(exc, (NetworkTimeout, ServerSelectionTimeoutError))
 
 
 def date(seconds: float) -> DatetimeMS:
