@@ -302,36 +302,29 @@ def _zone(key: str) -> tzinfo:
     return zone
 
 
-def _encode_time(value: time) -> str | list[Any]:
-    key = _zone_key(value.tzinfo)
-    if key is None and not value.fold:
-        return time.isoformat(value)
-    return [time.isoformat(value), key, value.fold]
+_Moment = TypeVar("_Moment", time, datetime)
 
 
-def _decode_time(payload: str | list[Any]) -> time:
-    if isinstance(payload, str):
-        return time.fromisoformat(payload)
-    iso, key, fold = payload
-    if key is None:
-        return time.fromisoformat(iso).replace(fold=fold)
-    return time.fromisoformat(iso).replace(tzinfo=_zone(key), fold=fold)
+def _moment_coder(
+    kind: type[_Moment],
+) -> tuple[Callable[[_Moment], str | list[Any]], Callable[[str | list[Any]], _Moment]]:
+    """The encoder and decoder of ``time`` or ``datetime``: ISO text, with the zone's key and the fold when set."""
 
+    def encode(value: _Moment) -> str | list[Any]:
+        key = _zone_key(value.tzinfo)
+        if key is None and not value.fold:
+            return kind.isoformat(value)
+        return [kind.isoformat(value), key, value.fold]
 
-def _encode_datetime(value: datetime) -> str | list[Any]:
-    key = _zone_key(value.tzinfo)
-    if key is None and not value.fold:
-        return datetime.isoformat(value)
-    return [datetime.isoformat(value), key, value.fold]
+    def decode(payload: str | list[Any]) -> _Moment:
+        if isinstance(payload, str):
+            return kind.fromisoformat(payload)
+        iso, key, fold = payload
+        if key is None:
+            return kind.fromisoformat(iso).replace(fold=fold)
+        return kind.fromisoformat(iso).replace(tzinfo=_zone(key), fold=fold)
 
-
-def _decode_datetime(payload: str | list[Any]) -> datetime:
-    if isinstance(payload, str):
-        return datetime.fromisoformat(payload)
-    iso, key, fold = payload
-    if key is None:
-        return datetime.fromisoformat(iso).replace(fold=fold)
-    return datetime.fromisoformat(iso).replace(tzinfo=_zone(key), fold=fold)
+    return encode, decode
 
 
 def _encode_date(value: date) -> str:
@@ -360,9 +353,9 @@ _BUILTINS: dict[type, tuple[str, _EncodeFunction, _DecodeFunction]] = {
     PureWindowsPath: ("purewindowspath", str, PureWindowsPath),
     deque: ("deque", _encode_deque, _decode_deque),
     re.Pattern: ("pattern", _encode_pattern, _decode_pattern),
-    time: ("time", _encode_time, _decode_time),
+    time: ("time", *_moment_coder(time)),
     date: ("date", _encode_date, date.fromisoformat),
-    datetime: ("datetime", _encode_datetime, _decode_datetime),
+    datetime: ("datetime", *_moment_coder(datetime)),
     timedelta: ("timedelta", _encode_timedelta, _decode_timedelta),
     Decimal: ("decimal", str, Decimal),
     ipaddress.IPv4Address: ("ipv4address", str, ipaddress.IPv4Address),

@@ -18,8 +18,9 @@ import sysconfig
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import Any
+
+from ._server_process import ServerProcess
 
 __all__ = ["REPLICA_SET", "CommandLog", "MongoServer", "external_url", "find_mongod", "free_port", "mongod_or_skip"]
 
@@ -61,7 +62,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class MongoServer:
+class MongoServer(ServerProcess):
     """One ``mongod`` on a loopback port with a temporary ``dbpath``; ``with MongoServer(...) as server``.
 
     Args:
@@ -146,19 +147,6 @@ class MongoServer:
         """Stop the server and delete its data."""
         self.stop()
         self._directory.cleanup()
-
-    def __enter__(self) -> MongoServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        state = "running" if self.running else "stopped"
-        return f"<MongoServer {self.url} {state}>"
 
     # -- internals ------------------------------------------------------------------------
 

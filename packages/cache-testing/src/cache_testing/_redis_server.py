@@ -22,8 +22,9 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import NoReturn
+
+from ._server_process import ServerProcess
 
 __all__ = [
     "RedisClusterProcesses",
@@ -122,7 +123,7 @@ def redis_command(port: int, *args: str, host: str = HOST, timeout: float = 1.0)
         return _read_reply(stream)
 
 
-class RedisServerProcess:
+class RedisServerProcess(ServerProcess):
     """One ``redis-server`` on a loopback port; ``kill()`` and ``restart()`` keep the port.
 
     Args:
@@ -225,22 +226,8 @@ class RedisServerProcess:
         self.stop()
         shutil.rmtree(self.directory, ignore_errors=True)
 
-    def __enter__(self) -> RedisServerProcess:
-        if not self.running:
-            self.start()
-        return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        state = "running" if self.running else "stopped"
-        return f"<RedisServerProcess {self.url} {state}>"
-
-
-class RedisClusterProcesses:
+class RedisClusterProcesses(ServerProcess):
     """A Redis Cluster of ``size`` primaries (no replicas) on loopback ports; ``url`` names its first node."""
 
     def __init__(self, *, size: int = 3, node_timeout_ms: int = 5000) -> None:
@@ -257,6 +244,10 @@ class RedisClusterProcesses:
     @property
     def url(self) -> str:
         return self.nodes[0].url
+
+    @property
+    def running(self) -> bool:
+        return all(node.running for node in self.nodes)
 
     def start(self, *, timeout: float = 30.0) -> None:
         """Start the nodes, assign the slots with ``redis-cli --cluster create`` and wait for ``cluster_state:ok``."""
@@ -284,15 +275,6 @@ class RedisClusterProcesses:
     def close(self) -> None:
         for node in self.nodes:
             node.close()
-
-    def __enter__(self) -> RedisClusterProcesses:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"<RedisClusterProcesses {[node.port for node in self.nodes]}>"
