@@ -1,4 +1,4 @@
-"""The JSON that the Redis, SQLite and MongoDB benchmarks write with ``--json PATH``.
+"""What the benchmarks share: the contenders' timings, the payload, the JSON they write with ``--json PATH``.
 
 One record per contender: its name, role (floor, ours, peer, info...), group (the mode or the
 operation it is compared within, the floor of its group being the 1.00x), best and median time
@@ -12,7 +12,37 @@ import importlib.metadata
 import json
 import math
 import platform
+import statistics
+from dataclasses import dataclass, field
 from typing import Any
+
+#: The value the Redis, MongoDB and near-cache benchmarks cache: a product record as a REST API returns it.
+PAYLOAD: dict[str, Any] = {
+    "id": 1234,
+    "name": "Earl Grey, loose leaf",
+    "price": 7.5,
+    "in_stock": True,
+    "tags": ["tea", "black", "bergamot"],
+    "ratings": [5, 4, 5, 5, 3],
+    "supplier": {"name": "Harney", "country": "US", "since": 2011},
+    "description": "A classic black tea scented with oil of bergamot. " * 3,
+}
+
+
+@dataclass
+class Timed:
+    """What every contender carries: its timed runs (one number per run) and what went wrong, if anything."""
+
+    runs: list[float] = field(default_factory=list, kw_only=True)
+    problem: str = field(default="", kw_only=True)
+
+    @property
+    def best(self) -> float:
+        return min(self.runs) if self.runs else math.nan
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.runs) if self.runs else math.nan
 
 
 def _version(dist: str) -> str:

@@ -36,7 +36,6 @@ import json
 import logging
 import math
 import platform
-import statistics
 import sys
 import time
 import tracemalloc
@@ -44,6 +43,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from _results import Timed
 from cache_core import DictCache, SyncDictCache, cached
 
 perf_counter_ns = time.perf_counter_ns
@@ -61,21 +61,11 @@ logging.getLogger("aiocache").setLevel(logging.CRITICAL)
 
 
 @dataclass
-class Contender:
+class Contender(Timed):
     name: str
     role: str  # "floor", "ours", "peer", "info" (ours, other configuration: no target)
     fn: Callable[..., Any]
     clear: Callable[[], Any] | None = None  # sync or async; empties the cache
-    runs: list[float] = field(default_factory=list)  # ns per call, one per timed run
-    problem: str = ""
-
-    @property
-    def best(self) -> float:
-        return min(self.runs) if self.runs else float("nan")
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.runs) if self.runs else float("nan")
 
 
 class Body:

@@ -40,47 +40,28 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pymongo
+from _results import PAYLOAD, Timed
 from cache_core import JsonSerializer, cached
 from cache_mongo import MongoCache, SyncMongoCache
 from pymongo import AsyncMongoClient, MongoClient
 
 TARGET = 1.20  # ours, x the floor of the same mode
-PAYLOAD = {
-    "id": 1234,
-    "name": "Earl Grey, loose leaf",
-    "price": 7.5,
-    "in_stock": True,
-    "tags": ["tea", "black", "bergamot"],
-    "ratings": [5, 4, 5, 5, 3],
-    "supplier": {"name": "Harney", "country": "US", "since": 2011},
-    "description": "A classic black tea scented with oil of bergamot. " * 3,
-}
 DATABASE = "cache_bench"
 TIMEOUTS: dict[str, Any] = {"timeoutMS": 2000, "serverSelectionTimeoutMS": 2000}  # what our backends default to
 perf_counter_ns = time.perf_counter_ns
 
 
 @dataclass
-class Contender:
+class Contender(Timed):
     name: str
     mode: str  # "async" or "sync"
     role: str  # "floor", "ours" or "info" (no target)
     call: Callable[[int], Any]  # returns an awaitable in async mode
     executions: Callable[[], int]  # how often the function body ran so far
-    runs: list[float] = field(default_factory=list)
-    problem: str = ""
-
-    @property
-    def best(self) -> float:
-        return min(self.runs) if self.runs else float("nan")
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.runs) if self.runs else float("nan")
 
 
 @contextlib.contextmanager

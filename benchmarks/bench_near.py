@@ -40,49 +40,29 @@ import multiprocessing
 import os
 import platform
 import random
-import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import redis
+from _results import PAYLOAD, Timed
 from cache_core import DictCache, cached
 from cache_redis import RedisCache, SyncRedisCache
 
 TARGET_FLOOR = 3.0  # near hit, x the in-memory floor
 TARGET_REDIS = 50.0  # plain Redis hit, x the near hit
 TARGET_LAG_MS = 10.0  # p99 of the coherence lag
-PAYLOAD = {
-    "id": 1234,
-    "name": "Earl Grey, loose leaf",
-    "price": 7.5,
-    "in_stock": True,
-    "tags": ["tea", "black", "bergamot"],
-    "ratings": [5, 4, 5, 5, 3],
-    "supplier": {"name": "Harney", "country": "US", "since": 2011},
-    "description": "A classic black tea scented with oil of bergamot. " * 3,
-}
 perf_counter_ns = time.perf_counter_ns
 
 
 @dataclass
-class Contender:
+class Contender(Timed):
     name: str
     role: str  # floor, near, redis, info
     call: Callable[[int], Any]
     executions: Callable[[], int]
-    runs: list[float] = field(default_factory=list)
-    problem: str = ""
-
-    @property
-    def best(self) -> float:
-        return min(self.runs)
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.runs)
 
 
 def _body(is_async: bool) -> tuple[Callable[[int], Any], Callable[[], int]]:

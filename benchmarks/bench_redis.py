@@ -44,20 +44,11 @@ from typing import Any
 
 import redis
 import redis.asyncio
+from _results import PAYLOAD, Timed
 from cache_core import cached
 from cache_redis import RedisCache
 
 TARGET_FLOOR = 1.10  # ours, x the floor
-PAYLOAD = {
-    "id": 1234,
-    "name": "Earl Grey, loose leaf",
-    "price": 7.5,
-    "in_stock": True,
-    "tags": ["tea", "black", "bergamot"],
-    "ratings": [5, 4, 5, 5, 3],
-    "supplier": {"name": "Harney", "country": "US", "since": 2011},
-    "description": "A classic black tea scented with oil of bergamot. " * 3,
-}
 
 logging.getLogger("aiocache").setLevel(logging.CRITICAL)
 perf_counter_ns = time.perf_counter_ns
@@ -65,22 +56,12 @@ process_time_ns = time.process_time_ns
 
 
 @dataclass
-class Contender:
+class Contender(Timed):
     name: str
     role: str  # "floor", "ours", "peer"
     call: Callable[[int], Awaitable[Any]]
     executions: Callable[[], int]  # how often the function body ran so far
-    runs: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
-    problem: str = ""
-
-    @property
-    def best(self) -> float:
-        return min(self.runs) if self.runs else float("nan")
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.runs) if self.runs else float("nan")
 
 
 def _body_counter() -> tuple[Callable[[int], Awaitable[Any]], Callable[[], int]]:

@@ -53,9 +53,10 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
+from _results import Timed
 from cache_core import DictCache, cached
 
 perf_counter_ns = time.perf_counter_ns
@@ -259,21 +260,11 @@ def loop_for(row: Row, mode: str) -> tuple[Callable[..., Any], Callable[[Any, li
 
 
 @dataclass
-class Contender:
+class Contender(Timed):
     name: str
     role: str  # "floor", "ours", "peer", "bound"
     callee: Any
     clear: Callable[[], Any] | None = None  # empties the cache (sync or async)
-    runs: list[float] = field(default_factory=list)
-    problem: str = ""
-
-    @property
-    def best(self) -> float:
-        return min(self.runs) if self.runs else math.nan
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.runs) if self.runs else math.nan
 
 
 def ours_decorator(row: Row) -> tuple[str, Callable[[Any], Any], DictCache]:

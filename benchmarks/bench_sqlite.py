@@ -43,16 +43,17 @@ import gc
 import importlib.metadata
 import platform
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import _results
 import aiosqlite
+from _results import Timed
 from cache_core import JsonSerializer, SystemClock
 from cache_sqlite import SqliteCache, SyncSqliteCache
 from cache_sqlite._schema import Queries
@@ -60,16 +61,7 @@ from cache_sqlite._schema import Queries
 TARGET = 1.5  # sync backend, x the raw sqlite3 floor (with the same coder)
 CONCURRENT_TARGET = 0.5  # gets/s of concurrent tasks on SqliteCache, x the single-thread SyncSqliteCache gets/s
 NAMESPACE = "bench"
-PAYLOAD = {
-    "id": 1234,
-    "name": "Earl Grey, loose leaf",
-    "price": 7.5,
-    "in_stock": True,
-    "tags": ["tea", "black", "bergamot"],
-    "ratings": [5, 4, 5, 5, 3],
-    "supplier": {"name": "Harney", "country": "US", "since": 2011},
-    "description": "A classic black tea scented with oil of bergamot. " * 4,
-}
+PAYLOAD = {**_results.PAYLOAD, "description": "A classic black tea scented with oil of bergamot. " * 4}
 GET = 'SELECT value, expires_at FROM "t" WHERE namespace = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)'
 PUT = (
     'INSERT INTO "t" (namespace, key, value, expires_at, accessed_at) VALUES (?, ?, ?, ?, ?)'
@@ -80,22 +72,13 @@ perf_counter_ns = time.perf_counter_ns
 
 
 @dataclass
-class Contender:
+class Contender(Timed):
     name: str
     operation: str  # "get" or "put"
     role: str  # "floor", "bare", "afloor", "ours", "concurrent", "peer", "info"
     call: Callable[[str], Any]  # returns an awaitable when is_async
     is_async: bool
     tasks: int = 1  # concurrent tasks sharing each batch of calls
-    runs: list[float] = field(default_factory=list)
-
-    @property
-    def best(self) -> float:
-        return min(self.runs)
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.runs)
 
 
 async def make_contenders(directory: Path, tasks: int) -> tuple[list[Contender], list[Callable[[], Any]]]:
