@@ -42,6 +42,8 @@ import argparse
 import asyncio
 import collections
 import datetime
+import decimal
+import enum
 import functools
 import gc
 import importlib.metadata
@@ -52,6 +54,7 @@ import statistics
 import sys
 import time
 import tracemalloc
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -87,6 +90,12 @@ class Plain:
     """An object with the default ``object.__repr__``: ours keys it by identity."""
 
 
+Level = enum.IntEnum("Level", [(f"L{k}", k) for k in range(1000)])
+
+
+Span = collections.namedtuple("Span", "start days")
+
+
 def _ints(k: int) -> Any:
     return k
 
@@ -100,6 +109,12 @@ VALUES: dict[str, Callable[[int], Any]] = {
     "list": lambda k: [k, k + 1],
     "dict": lambda k: {"id": k, "region": "eu"},
     "object": lambda k: Plain(),
+    "date": lambda k: datetime.date(2024, 1, 1) + datetime.timedelta(days=k),
+    "datetime": lambda k: datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc) + datetime.timedelta(minutes=k),
+    "uuid": lambda k: uuid.UUID(int=k),
+    "decimal": lambda k: decimal.Decimal(k) / 4,
+    "intenum": Level,
+    "namedtuple": lambda k: Span(k, 7),
 }
 
 
@@ -163,6 +178,12 @@ ROWS = [
     Row("list arg (no peer)", values="list"),
     Row("dict arg (no peer)", values="dict"),
     Row("object arg, default repr", values="object"),
+    Row("date arg", values="date"),
+    Row("datetime arg (UTC)", values="datetime", ttl=TTL),
+    Row("UUID arg", values="uuid"),
+    Row("Decimal arg", values="decimal"),
+    Row("IntEnum arg", values="intenum"),
+    Row("namedtuple arg", values="namedtuple", maxsize=BOUND),
 ]
 
 

@@ -10,8 +10,13 @@ return what the plain function returns for that argument.
 
 from __future__ import annotations
 
+import collections
+import enum
 from dataclasses import dataclass
-from typing import Any
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from typing import Any, NamedTuple
+from uuid import UUID
 
 from cache_core import DictCache, cached
 from hypothesis import given, settings
@@ -40,9 +45,82 @@ class Token:
 
 TOKEN = Token()
 
+
+class Level(enum.IntEnum):
+    ONE = 1
+    TWO = 2
+
+
+class Other(enum.IntEnum):
+    ONE = 1
+
+
+class Name(str, enum.Enum):
+    ONE = "1"
+
+
+class Color(enum.Enum):
+    ONE = 1
+
+
+Point = collections.namedtuple("Point", "x y")
+
+
+class Spot(NamedTuple):
+    x: Any
+    y: Any
+
+
+PLUS_ONE = timezone(timedelta(hours=1))
+NOON = datetime(2024, 3, 31, 12, 0)
+MOMENTS = [
+    NOON,
+    NOON.replace(fold=1),
+    NOON.replace(tzinfo=timezone.utc),
+    NOON.replace(tzinfo=timezone.utc).astimezone(PLUS_ONE),  # the same instant, printed otherwise
+    NOON.replace(tzinfo=timezone(timedelta(0), "UTC")),  # equal to UTC, printed otherwise
+    NOON.date(),
+    NOON.time(),
+    NOON.time().replace(tzinfo=timezone.utc),
+    NOON.time().replace(fold=1),
+    timedelta(hours=12),
+    timedelta(seconds=43200),
+]
+VALUES = [Decimal("1"), Decimal("1.0"), Decimal("1.00"), Decimal("-0"), UUID(int=1), UUID(int=2)]
+MEMBERS = [Level.ONE, Level.TWO, Other.ONE, Name.ONE, Color.ONE]
+
+
+class Shown:
+    """Compares by value and prints like a list: keyed by its repr, as the key maker keys it."""
+
+    def __init__(self, items: list[Any]) -> None:
+        self.items = items
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, (Shown, list)) and list(self) == list(other)
+
+    def __iter__(self) -> Any:
+        return iter(self.items)
+
+    def __repr__(self) -> str:
+        return repr(self.items)
+
+    __hash__ = None  # type: ignore[assignment]  # unhashable, as a list
+
+
+class Loose:
+    """Equal to every other Loose, printed with its memory address."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Loose)
+
+    __hash__ = object.__hash__
+
+
 leaves = st.one_of(
     st.integers(-2, 2),
     st.sampled_from([0.0, -0.0, 1.0, True, False, None, b"", b"1", "", "1", Pair, One, Empty, TOKEN, Token]),
+    st.sampled_from([*MOMENTS, *VALUES, *MEMBERS]),
 )
 arguments = st.recursive(
     leaves,
@@ -54,6 +132,11 @@ arguments = st.recursive(
         st.builds(Pair, inner, inner),
         st.builds(One, inner),
         st.just(Empty()),
+        st.builds(Point, inner, inner),
+        st.builds(Spot, inner, inner),
+        st.lists(inner, max_size=2),
+        st.dictionaries(st.sampled_from(["a", 1, 1.0]), inner, max_size=2),
+        st.builds(Shown, st.lists(inner, max_size=2)),
     ),
     max_leaves=6,
 )
@@ -63,7 +146,11 @@ def plain(value: Any) -> str:
     return repr(value)
 
 
-def lookalikes(value: Any) -> list[Any]:
+def typed_plain(value: Any) -> str:
+    return f"{type(value).__qualname__}:{value!r}"
+
+
+def lookalikes(value: Any) -> list[Any]:  # noqa: PLR0911 - one return per kind of value
     """Values that spell out ``value``'s component in another form, or share its ``==``."""
     kind = type(value)
     if kind in (Pair, One, Empty):
@@ -78,8 +165,19 @@ def lookalikes(value: Any) -> list[Any]:
         if value and value[0] in (Pair, One, Empty):
             found.append(value[1:])
         return found
+    if kind in (list, Shown):
+        items = list(value)
+        return [items, Shown(items), tuple(items), repr(items), {str(i): item for i, item in enumerate(items)}]
+    if kind is dict:
+        return [list(value.items()), tuple(value.items()), repr(value), {repr(k): v for k, v in value.items()}]
+    if kind in (Point, Spot):
+        return [tuple(value), Spot(*value) if kind is Point else Point(*value), Pair(*value), (kind, tuple(value))]
     if kind in (int, float, bool):
-        return [int(value), float(value), bool(value), -value]
+        return [int(value), float(value), bool(value), -value, Decimal(value), *MEMBERS]
+    if kind in (datetime, time, date, timedelta):
+        return MOMENTS
+    if kind in (Decimal, UUID) or isinstance(value, enum.Enum):
+        return [*VALUES, *MEMBERS, 1, 1.0, "1"]
     return []
 
 
@@ -87,9 +185,11 @@ def lookalikes(value: Any) -> list[Any]:
 @given(first=arguments, second=arguments)
 def test_one_argument_never_gets_another_arguments_value(first: Any, second: Any) -> None:
     f = cached(cache=DictCache())(plain)
+    g = cached(cache=DictCache(), typed=True)(typed_plain)  # values that print alike, typed apart
     calls = [first, second, *lookalikes(first), *lookalikes(second)]
     for value in calls + calls:  # each twice: the second call is answered from the hot index
         assert f(value) == plain(value)
+        assert g(value) == typed_plain(value)
 
 
 @settings(max_examples=200, deadline=None)
@@ -106,3 +206,30 @@ def test_two_arguments_and_star_args_never_get_another_calls_value(first: Any, s
         assert f(*call) == two(*call)
         assert g(*call) == star(*call)
         assert g(call) == star(call)
+
+
+def test_an_argument_printed_with_its_address_never_answers_for_a_later_object() -> None:
+    # Each Loose is a new object to the key maker (an identity token, never reused), though
+    # a new one often lands at the address of the last one, and prints alike.
+    runs: list[int] = []
+
+    @cached(cache=DictCache())
+    def f(value: Any) -> int:
+        runs.append(1)
+        return len(runs)
+
+    for expected in range(1, 51):
+        value = Loose()
+        assert f(value) == expected
+        assert f(value) == expected  # the same object: a hit
+        del value
+
+
+def test_a_mutated_list_argument_is_a_new_call() -> None:
+    f = cached(cache=DictCache())(plain)
+    items = [1, 2]
+    assert f(items) == "[1, 2]"
+    items.append(3)
+    assert f(items) == "[1, 2, 3]"
+    assert f(items) == "[1, 2, 3]"
+    assert f.cache_info().hits == 1

@@ -7,10 +7,19 @@ is only sound when equal arguments always have equal keys, and ``==`` says less 
 it likes. So an argument enters a hot key as a *faithful* component: a value whose
 equality to another component implies that the two print alike.
 
-- exact ``str``, ``int``, ``bytes`` and ``None`` stand for themselves: no two of these
-  types ever compare equal, and equal values of one of them print alike;
+- exact ``str``, ``int``, ``bytes``, ``None``, ``date``, ``timedelta`` and ``UUID`` stand
+  for themselves: no two of these types ever compare equal, and equal values of one of
+  them print alike;
 - ``bool`` and ``float`` are tagged with their type (and a float zero with its sign), so
   ``True``, ``1`` and ``1.0`` never meet, nor do ``0.0`` and ``-0.0``;
+- a ``datetime`` or ``time`` stands for itself when it is naive or in UTC
+  (``timezone.utc``) and its ``fold`` is 0: equal ones then have equal fields (one with
+  another zone can equal it and print otherwise, and so can one with ``fold=1``);
+- a ``Decimal`` is tagged with its text (``Decimal('1.0') == Decimal('1.00')``);
+- a member of an enum whose values compare as ``int``, ``str``, ``float`` or ``bytes``
+  (``IntEnum``, ``StrEnum``, ``IntFlag``...) is tagged with its class (``Level.LOW == 1``);
+- a named tuple (``collections.namedtuple``, ``typing.NamedTuple``) keys as its class and
+  the tuple of its fields' components, as a frozen dataclass does;
 - a tuple of the values above stands for itself; any other tuple as its components,
   tagged. Every other component that is a tuple starts with a private tag or holds a
   tuple, so no untagged tuple meets one;
@@ -20,20 +29,28 @@ equality to another component implies that the two print alike.
   ``__hash__`` and ``__repr__``), classes, and plain ``Enum`` members stand for
   themselves: such an object equals only itself, and its key never changes.
 
-Anything else (lists, dicts, sets, subclasses of the builtins, objects with their own
-``__eq__`` or ``__repr__``, ``__cache_key__``) has no hot key; those calls build their
-key every time, which is always correct.
+Anything else (lists, dicts, sets, datetimes in other zones, subclasses of the builtins,
+objects with their own ``__eq__`` or ``__repr__``) is tagged with its class and its
+``repr``, the text the default key maker builds its key from: equal texts make equal
+keys. A ``repr`` holding a memory address (``ADDRESS_MARK``) is not: the key maker
+replaces the address, and an address is reused once its object dies. Those arguments,
+and objects with ``__cache_key__``, have no hot key; their calls build their key every
+time, which is always correct.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import enum
 import operator
 from collections.abc import Callable
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
 from typing import Any, Final
+from uuid import UUID
 
-_BUILTIN_SIMPLE: Final = (str, int, bytes, type(None))
+_BUILTIN_SIMPLE: Final = (str, int, bytes, type(None), date, timedelta, UUID)
 #: Types whose values are their own faithful component: the builtins above, plus every
 #: class found to compare, hash and print by identity (added when first classified, so
 #: ``self`` and ``cls`` arguments take the same inline path as an ``int``). The compiled
@@ -61,6 +78,16 @@ NOT_HOT: Final = _Tag("not hot")  # returned for arguments that have no faithful
 _FLOAT: Final = _Tag("float")
 _BOOL: Final = _Tag("bool")
 _TUPLE: Final = _Tag("tuple")
+_REPR: Final = _Tag("repr")
+#: What marks a ``repr`` that holds a memory address (``<X object at 0x7f...>``).
+ADDRESS_MARK: Final = " at 0x"
+_DECIMAL: Final = _Tag("decimal")
+_MEMBER: Final = _Tag("enum member")
+_UTC: Final = timezone.utc
+# Every named tuple class's __repr__ runs this code (it prints the class and the fields).
+_NAMED_TUPLE_REPR: Final = collections.namedtuple("_NamedTuple", "").__repr__.__code__
+# The __eq__ of an enum whose values compare as a builtin's: equal members are one member.
+_VALUE_EQ: Final = (int.__eq__, str.__eq__, float.__eq__, bytes.__eq__)
 
 _Component = Callable[[Any], Any]
 _components: dict[type, _Component] = {}  # by exact type; bounded by _MOST_TYPES
@@ -141,6 +168,21 @@ def _tuple(value: tuple[Any, ...]) -> Any:
     return NOT_HOT if parts is NOT_HOT else (_TUPLE, *parts)
 
 
+def _moment(value: datetime | time) -> Any:
+    if value.fold or (value.tzinfo is not None and value.tzinfo is not _UTC):
+        return _by_repr(value)
+    return value
+
+
+def _by_repr(value: Any) -> Any:
+    text = repr(value)
+    return NOT_HOT if ADDRESS_MARK in text else (_REPR, type(value), text)
+
+
+def _decimal(value: Decimal) -> Any:
+    return (_DECIMAL, str(value))
+
+
 def _itself(value: Any) -> Any:
     return value
 
@@ -151,12 +193,9 @@ def _not_hot(value: Any) -> Any:
 
 def _classify(kind: type) -> _Component:  # noqa: PLR0911 - one return per kind of value
     """How values of exactly ``kind`` become components."""
-    if kind is float:
-        return _float
-    if kind is bool:
-        return _bool
-    if kind is tuple:
-        return _tuple
+    exact = _BY_TYPE.get(kind)
+    if exact is not None:
+        return exact
     if getattr(kind, "__cache_key__", None) is not None:
         return _not_hot
     params = getattr(kind, "__dataclass_params__", None)
@@ -165,22 +204,55 @@ def _classify(kind: type) -> _Component:  # noqa: PLR0911 - one return per kind 
         if not names:
             return lambda value: (kind, ())
         # attrgetter of one name gives the bare value: one field is read twice, for a tuple.
-        fields_of = operator.attrgetter(*names) if len(names) > 1 else operator.attrgetter(names[0], names[0])
-
-        def frozen_dataclass(value: Any) -> Any:
-            parts: Any = fields_of(value)
-            for part in parts:  # as in _tuple
-                if type(part) not in SIMPLE:
-                    parts = hot_values(parts)
-                    return NOT_HOT if parts is NOT_HOT else (kind, parts)
-            return (kind, parts)
-
-        return frozen_dataclass
+        getter = operator.attrgetter(*names) if len(names) > 1 else operator.attrgetter(names[0], names[0])
+        return _with_fields(kind, getter)
+    if issubclass(kind, tuple) and is_named_tuple(kind):
+        return _with_fields(kind, _itself)  # its own fields, in order
     by_identity = kind.__eq__ is object.__eq__  # type: ignore[comparison-overlap]
     if issubclass(kind, enum.Enum):  # members are singletons; IntEnum and the like compare as values
-        return _itself if by_identity else _not_hot
+        return _itself if by_identity else _member(kind)
     if issubclass(kind, type):  # classes (a classmethod's first argument) are singletons too
-        return _itself if by_identity else _not_hot
+        return _itself if by_identity else _by_repr
     if by_identity and kind.__hash__ is object.__hash__ and kind.__repr__ is object.__repr__:
         return _itself
-    return _not_hot
+    return _by_repr
+
+
+_BY_TYPE: Final[dict[type, _Component]] = {
+    float: _float,
+    bool: _bool,
+    tuple: _tuple,
+    datetime: _moment,
+    time: _moment,
+    Decimal: _decimal,
+}
+
+
+def _member(kind: type) -> _Component:
+    """The component of a member of an enum whose members compare by value: tagged with its class."""
+    if kind.__eq__ not in _VALUE_EQ:  # type: ignore[comparison-overlap]  # an __eq__ of its own: equal members may print otherwise
+        return _by_repr
+    return lambda value: (_MEMBER, kind, value)
+
+
+def _with_fields(kind: type, fields_of: Callable[[Any], tuple[Any, ...]]) -> _Component:
+    """The component of a value that prints as its class and its fields: ``(kind, fields' components)``."""
+
+    def with_fields(value: Any) -> Any:
+        parts = fields_of(value)
+        for part in parts:  # as in _tuple
+            if type(part) not in SIMPLE:
+                parts = hot_values(parts)
+                return NOT_HOT if parts is NOT_HOT else (kind, parts)
+        return (kind, parts)
+
+    return with_fields
+
+
+def is_named_tuple(kind: type) -> bool:
+    """A class made by ``namedtuple`` (or a subclass) that still compares, hashes and prints as one."""
+    return (
+        getattr(kind.__repr__, "__code__", None) is _NAMED_TUPLE_REPR
+        and kind.__eq__ is tuple.__eq__  # type: ignore[comparison-overlap]
+        and kind.__hash__ is tuple.__hash__  # type: ignore[comparison-overlap]
+    )

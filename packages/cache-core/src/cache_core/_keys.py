@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ._errors import InvalidKeyError
+from ._hotkeys import ADDRESS_MARK, is_named_tuple
 
 #: What the decorator calls on every invocation: ``(args, kwargs) -> key``.
 KeyFunction = Callable[["tuple[Any, ...]", "dict[str, Any]"], str]
@@ -177,7 +178,7 @@ def check_key_options(*, key_maker: object, keygen: object, typed: bool) -> None
         raise TypeError(msg)
 
 
-_ADDRESS_MARK = " at 0x"
+_ADDRESS_MARK = ADDRESS_MARK
 
 _VALUE_TYPES: frozenset[type] = frozenset({str, bytes, int, float, complex, bool, type(None)})
 
@@ -230,6 +231,9 @@ def _safe_repr(obj: object) -> str:  # noqa: PLR0911 - one return per kind of ob
         return f"[{items}]"
     if kind is dict:
         return "{" + ", ".join(f"{_safe_repr(k)}: {_safe_repr(v)}" for k, v in obj.items()) + "}"  # type: ignore[attr-defined]
+    if isinstance(obj, tuple) and is_named_tuple(kind):  # as its repr prints it: no weak references to take
+        fields = ", ".join(f"{name}={_safe_repr(item)}" for name, item in zip(kind._fields, obj, strict=True))  # type: ignore[attr-defined]
+        return f"{kind.__name__}({fields})"
     if kind is set or kind is frozenset:
         return f"{kind.__name__}({{{', '.join(sorted(_safe_repr(item) for item in obj))}}})"  # type: ignore[attr-defined]
     hook = getattr(kind, "__cache_key__", None)
