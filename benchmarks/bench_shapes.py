@@ -135,7 +135,7 @@ class Row:
     call: str = "f(x)"
     arg: str = "a"
     values: str = "int"
-    kind: str = "function"  # "function", "method", "classmethod", "staticmethod"
+    kind: str = "function"  # "function", "decorated", "partial", "method", "classmethod", "staticmethod"
     ttl: float | None = None
     maxsize: int | None = None
     typed: bool = False
@@ -178,6 +178,8 @@ ROWS = [
     Row("list arg (no peer)", values="list"),
     Row("dict arg (no peer)", values="dict"),
     Row("object arg, default repr", values="object"),
+    Row("under another decorator", kind="decorated"),
+    Row("functools.partial(f, b='a')", params="a, b", kind="partial"),
     Row("date arg", values="date"),
     Row("datetime arg (UTC)", values="datetime", ttl=TTL),
     Row("UUID arg", values="uuid"),
@@ -242,6 +244,23 @@ def _render(source: str, names: dict[str, Any], result: str) -> Any:
     return namespace[result]
 
 
+def _passed_through(fn: Callable[..., Any], mode: str) -> Callable[..., Any]:
+    """``fn`` under a decorator in the common ``functools.wraps`` style."""
+    if mode == "async":
+
+        @functools.wraps(fn)
+        async def ainner(*args: Any, **kwargs: Any) -> Any:
+            return await fn(*args, **kwargs)
+
+        return ainner
+
+    @functools.wraps(fn)
+    def inner(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    return inner
+
+
 def build(row: Row, mode: str, wrap: Callable[[Any], Any] | None, table: dict[Any, Any]) -> Any:
     """The callee of ``row.call``: a function, an instance or a class; ``wrap=None`` is the floor."""
     key = row.arg if row.hashable else f"id({row.arg})"
@@ -252,8 +271,12 @@ def build(row: Row, mode: str, wrap: Callable[[Any], Any] | None, table: dict[An
         "count": "" if wrap is None else "Body.calls += 1",
     }
     names = {"table": table, "Body": Body, "wrap": wrap or (lambda fn: fn)}
-    if row.kind == "function":
+    if row.kind in ("function", "decorated", "partial"):
         fn = _render(_FUNCTION.format(**fields), names, "get")
+        if row.kind == "decorated":  # under another decorator first (the floor too)
+            fn = _passed_through(fn, mode)
+        elif row.kind == "partial":
+            fn = functools.partial(fn, b="a")
         return fn if wrap is None else wrap(fn)
     outer = {"method": "", "classmethod": "@classmethod", "staticmethod": "@staticmethod"}[row.kind]
     cls = _render(_CLASS.format(outer=outer, **fields), names, "Service")

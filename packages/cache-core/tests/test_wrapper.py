@@ -8,6 +8,7 @@ function must bind each call exactly as the plain function does.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import shutil
 import subprocess
@@ -30,6 +31,7 @@ SAMPLES: dict[str, tuple[str, list[tuple[tuple[Any, ...], dict[str, Any]]]]] = {
     "keyword-only": ("a, *, b, c=3", [((1,), {"b": 2}), ((1,), {"b": 2, "c": 3}), ((), {"a": 1, "b": {"x": 1}})]),
     "star args": ("*args", [((), {}), ((1, 2.5, "x"), {}), (([1], (2,)), {})]),
     "star kwargs": ("**kwargs", [((), {}), ((), {"a": 1, "b": 2}), ((), {"b": 2, "a": 1}), ((), {"a": [1]})]),
+    "star args and kwargs": ("*args, **kwargs", [((), {}), ((1, [2]), {}), ((1,), {"a": 2}), ((), {"a": 1.5})]),
     "everything": (
         "a, /, b=2, *rest, c, d=4, **more",
         [((1,), {"c": 3}), ((1, 2, 5, 6), {"c": 3, "e": 7}), ((1,), {"b": 2, "c": 3, "d": 4})],
@@ -138,3 +140,56 @@ def test_functions_that_are_not_compiled_still_bind_calls() -> None:
     assert [wrapped(3), wrapped(3, 2), wrapped(x=3), wrapped(3, factor=3)] == [6, 6, 6, 9]
     assert runs == [3, 3]
     assert sys.getrefcount(wrapped) > 0
+
+
+def _keyword_reader(fn: Any) -> Any:
+    """A decorator in the common style: it reads one argument from the keywords, if given by name."""
+
+    @functools.wraps(fn)
+    def inner(*args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs.get("region", "-"))
+        return fn(*args, **kwargs)
+
+    @functools.wraps(fn)
+    async def ainner(*args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs.get("region", "-"))
+        return await fn(*args, **kwargs)
+
+    return ainner if inspect.iscoroutinefunction(fn) else inner
+
+
+seen: list[str] = []
+
+
+def _price(item: str, region: str = "eu") -> str:
+    return f"{item}@{region}"
+
+
+async def _aprice(item: str, region: str = "eu") -> str:
+    return f"{item}@{region}"
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+@pytest.mark.parametrize(
+    "make",
+    [_keyword_reader, lambda fn: functools.partial(fn, region="eu")],
+    ids=["wrapped by another decorator", "functools.partial"],
+)
+def test_other_callables_get_hits_from_the_hot_index_and_calls_as_made(make: Any, is_async: bool) -> None:
+    seen.clear()
+    f = cached(cache=SyncDictCache() if not is_async else None)(make(_aprice if is_async else _price))
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        result = f(*args, **kwargs)
+        return asyncio.run(result) if is_async else result
+
+    assert call("tea") == "tea@eu"
+    assert call("tea") == "tea@eu"  # the second call: answered by the wrapper, before any key
+    assert f.cache_info().hits == 1
+    assert call("tea", region="eu") == "tea@eu"  # another spelling: its own hot slot, the same entry
+    assert f.cache_info().misses == 1
+    assert call("tea", region="us") == "tea@us"
+    assert call(["tea"], region="us") == "['tea']@us"  # unhashable arguments too
+    if make is _keyword_reader:
+        assert seen == ["-", "us", "us"]  # the decorator saw each computed call as it was made
+    assert f.__code__.co_filename.startswith("<cache_core wrapper of")

@@ -226,10 +226,7 @@ def decorate(fn: Any, *, slot: Slot, options: CacheOptions, many: bool = False) 
     if many and plan.tags is not None:
         msg = "cached_many takes no tags"
         raise TypeError(msg)
-    canonical_key = plan.keys.canonical_key
-    compiled = None
-    if canonical_key is not None and not many:
-        compiled = compile_wrapper(fn, canonical_key, caller.fetch)
+    compiled = None if many else compile_wrapper(fn, plan.keys, caller.fetch, is_async=plan.is_async)
     member = _Member(plan, caller, compiled, slot)
     if compiled is not None:
         compiled.point_at(caller.binding.index)

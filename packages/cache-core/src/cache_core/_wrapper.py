@@ -26,7 +26,8 @@ import linecache
 from collections.abc import Callable
 from typing import Any
 
-from ._hotkeys import NOT_HOT, SIMPLE, all_simple, hot_call, hot_component, hot_values, known_component
+from ._hotkeys import NOT_HOT, SIMPLE, hot_call, hot_component, hot_values, known_component
+from ._keys import KeyPlan
 from ._memory import NEVER, HotIndex, Stored
 from ._policy import MISSING
 
@@ -60,17 +61,24 @@ def render(name: str, parameters: list[inspect.Parameter], *, is_async: bool) ->
     keyword_only = [q.name for q in parameters if q.kind is _P.KEYWORD_ONLY]
     star = next((q.name for q in parameters if q.kind is _P.VAR_POSITIONAL), None)
     double_star = next((q.name for q in parameters if q.kind is _P.VAR_KEYWORD), None)
-    args = _tuple([*positional, *([f"*{star}"] if star else [])])
+    # *args and **kwargs are new objects on every call: passed on as they are when they are all there is.
+    args = star if star and not positional else _tuple([*positional, *([f"*{star}"] if star else [])])
     named = [f"{k!r}: {k}" for k in keyword_only] + ([f"**{double_star}"] if double_star else [])
-    kwargs = "{" + ", ".join(named) + "}"
+    kwargs = double_star if double_star and not keyword_only else "{" + ", ".join(named) + "}"
     if double_star:
         hot = f"{p}args = {args}\n        {p}kwargs = {kwargs}\n        {p}hot = {p}hot_call({p}args, {p}kwargs)"
+        if star and not positional and not keyword_only:  # (*args, **kwargs): most calls pass no keywords
+            hot = (
+                f"{p}args = {star}\n        {p}kwargs = {double_star}\n        if {double_star}:\n"
+                f"            {p}hot = {p}hot_call({star}, {double_star})\n        else:\n"
+                + _star_hot(star, "            ")
+            )
         args, kwargs = f"{p}args", f"{p}kwargs"
     elif star:  # a fixed number of keyword-only arguments follows the positional ones
         every = _tuple([*positional, f"*{star}", *keyword_only])
         hot = f"{p}hot = {p}values({every})"
         if not positional and not keyword_only:  # the arguments are the hot key, checked inline
-            hot = f"{p}hot = {star} if {p}all_simple({p}map({p}type, {star})) else {p}values({star})"
+            hot = _star_hot(star, "        ").lstrip()
     elif not fixed:
         hot = f"{p}hot = ()"
     elif len(fixed) == 1:
@@ -98,6 +106,22 @@ def render(name: str, parameters: list[inspect.Parameter], *, is_async: bool) ->
         kwargs=kwargs,
     )
     return source, defaults
+
+
+def _star_hot(star: str, indent: str) -> str:
+    """The source that makes ``*star`` the hot key when each of its values is simple.
+
+    Performance over tidiness: for the few arguments calls pass, a loop costs half of
+    ``SIMPLE.issuperset(map(type, star))``.
+    """
+    p = PREFIX
+    return (
+        f"{indent}{p}hot = {star}\n"
+        f"{indent}for {p}value in {star}:\n"
+        f"{indent}    if {p}type({p}value) not in {p}simple:\n"
+        f"{indent}        {p}hot = {p}values({star})\n"
+        f"{indent}        break"
+    )
 
 
 _FACTORY = """
@@ -136,10 +160,14 @@ class Compiled:
 
     __slots__ = ("count", "scope", "wrapper")
 
-    def __init__(self, fn: Callable[..., Any], parameters: list[inspect.Parameter], key: Any, fetch: Any) -> None:
-        name = fn.__name__ if _usable_name(fn.__name__, parameters) else f"{PREFIX}wrapper"
-        source, defaults = render(name, parameters, is_async=inspect.iscoroutinefunction(fn))
-        filename = f"<cache_core wrapper of {fn.__module__}.{fn.__qualname__}>"
+    def __init__(
+        self, fn: Callable[..., Any], parameters: list[inspect.Parameter], key: Any, fetch: Any, *, is_async: bool
+    ) -> None:
+        fn_name = getattr(fn, "__name__", "")
+        name = fn_name if _usable_name(fn_name, parameters) else f"{PREFIX}wrapper"
+        source, defaults = render(name, parameters, is_async=is_async)
+        where = f"{getattr(fn, '__module__', None)}.{getattr(fn, '__qualname__', fn_name or type(fn).__qualname__)}"
+        filename = f"<cache_core wrapper of {where}>"
         linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
         # The helpers are the globals of the wrapper's own namespace, not closure cells: a
         # call copies every cell of its function into its frame, whether it uses it or not.
@@ -168,8 +196,6 @@ def _helpers(key: Any, fetch: Any) -> dict[str, Any]:
         "never": NEVER,
         "simple": SIMPLE,
         "type": type,
-        "all_simple": all_simple,
-        "map": map,
         "component": hot_component,
         "known": known_component,
         "values": hot_values,
@@ -184,15 +210,27 @@ def _helpers(key: Any, fetch: Any) -> dict[str, Any]:
 HELPER_NAMES: tuple[str, ...] = tuple(_helpers(None, None))
 
 
-def compile_wrapper(fn: Callable[..., Any], key: Any, fetch: Any) -> Compiled | None:
-    """A ``Compiled`` wrapper of ``fn``; what its index misses goes to ``fetch(key(args, kwargs), hot, args, kwargs)``.
+#: The parameters of the wrapper of a callable whose own signature cannot be rendered.
+_AS_CALLED = [_P("args", _P.VAR_POSITIONAL), _P("kwargs", _P.VAR_KEYWORD)]
 
-    ``key`` takes the call in canonical form; ``fetch`` is the caller's.
+
+def compile_wrapper(fn: Callable[..., Any], keys: KeyPlan, fetch: Any, *, is_async: bool) -> Compiled | None:
+    """A ``Compiled`` wrapper of ``fn``; what its index misses goes to ``fetch(key, hot, args, kwargs)``.
+
+    ``fetch`` is the caller's. A plain function gets a wrapper with its own parameters, so
+    calls arrive in canonical form (``keys.canonical_key``). Any other callable (one
+    wrapped by another decorator, a ``functools.partial``, an object with ``__call__``)
+    gets ``(*args, **kwargs)``: the call is passed on as it was made and keyed with
+    ``keys.key``, which binds it; its hot key is the arguments as given. ``None`` when
+    the key may depend on more than the argument values (no hot index, no wrapper here).
     """
+    if keys.canonical_key is None:
+        return None
     parameters = compilable(fn)
     if parameters is None:
-        return None
-    compiled = Compiled(fn, parameters, key, fetch)
+        compiled = Compiled(fn, _AS_CALLED, keys.key, fetch, is_async=is_async)
+    else:
+        compiled = Compiled(fn, parameters, keys.canonical_key, fetch, is_async=is_async)
     functools.update_wrapper(compiled.wrapper, fn)
     return compiled
 
