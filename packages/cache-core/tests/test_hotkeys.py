@@ -15,11 +15,13 @@ import enum
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address
+from pathlib import PosixPath, PurePosixPath, PureWindowsPath
 from typing import Any, NamedTuple
 from uuid import UUID
 
 from cache_core import DictCache, cached
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 
@@ -87,6 +89,8 @@ MOMENTS = [
     timedelta(seconds=43200),
 ]
 VALUES = [Decimal("1"), Decimal("1.0"), Decimal("1.00"), Decimal("-0"), UUID(int=1), UUID(int=2)]
+VALUES += [IPv4Address(1), IPv4Interface("0.0.0.1/32"), IPv6Address(1)]
+VALUES += [PurePosixPath("/a"), PosixPath("/a"), PureWindowsPath("/a"), PureWindowsPath("/A"), "/a"]
 MEMBERS = [Level.ONE, Level.TWO, Other.ONE, Name.ONE, Color.ONE]
 
 
@@ -150,6 +154,14 @@ def typed_plain(value: Any) -> str:
     return f"{type(value).__qualname__}:{value!r}"
 
 
+def _swap_number(value: Any) -> Any:
+    if type(value) is int:
+        return float(value)
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return value
+
+
 def lookalikes(value: Any) -> list[Any]:  # noqa: PLR0911 - one return per kind of value
     """Values that spell out ``value``'s component in another form, or share its ``==``."""
     kind = type(value)
@@ -157,7 +169,8 @@ def lookalikes(value: Any) -> list[Any]:  # noqa: PLR0911 - one return per kind 
         fields = tuple(vars(value).values())
         return [(kind, *fields), (kind, fields), (kind, (*fields, *fields)), fields]
     if kind is tuple:
-        found: list[Any] = [tuple(reversed(value))]
+        found: list[Any] = [tuple(reversed(value)), tuple(-item if type(item) is float else item for item in value)]
+        found.append(tuple(_swap_number(item) for item in value))  # 1 <-> 1.0 in every place
         if len(value) == 2:
             found.append(Pair(*value))
         if len(value) == 1:
@@ -176,13 +189,15 @@ def lookalikes(value: Any) -> list[Any]:  # noqa: PLR0911 - one return per kind 
         return [int(value), float(value), bool(value), -value, Decimal(value), *MEMBERS]
     if kind in (datetime, time, date, timedelta):
         return MOMENTS
-    if kind in (Decimal, UUID) or isinstance(value, enum.Enum):
+    if kind in (Decimal, UUID, IPv4Address, IPv6Address, PurePosixPath, PosixPath) or isinstance(value, enum.Enum):
         return [*VALUES, *MEMBERS, 1, 1.0, "1"]
     return []
 
 
 @settings(max_examples=300, deadline=None)
 @given(first=arguments, second=arguments)
+@example(first=(1, 2.0), second=(1.0, 2))  # equal, an int and a float in swapped places
+@example(first=(0.0, "a"), second=(-0.0, "a"))
 def test_one_argument_never_gets_another_arguments_value(first: Any, second: Any) -> None:
     f = cached(cache=DictCache())(plain)
     g = cached(cache=DictCache(), typed=True)(typed_plain)  # values that print alike, typed apart

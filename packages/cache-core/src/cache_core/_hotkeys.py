@@ -7,9 +7,9 @@ is only sound when equal arguments always have equal keys, and ``==`` says less 
 it likes. So an argument enters a hot key as a *faithful* component: a value whose
 equality to another component implies that the two print alike.
 
-- exact ``str``, ``int``, ``bytes``, ``None``, ``date``, ``timedelta`` and ``UUID`` stand
-  for themselves: no two of these types ever compare equal, and equal values of one of
-  them print alike;
+- exact ``str``, ``int``, ``bytes``, ``None``, ``date``, ``timedelta``, ``UUID`` and IP
+  addresses stand for themselves: no two of these types ever compare equal, and equal
+  values of one of them print alike;
 - ``bool`` and ``float`` are tagged with their type (and a float zero with its sign), so
   ``True``, ``1`` and ``1.0`` never meet, nor do ``0.0`` and ``-0.0``;
 - a ``datetime`` or ``time`` stands for itself when it is naive or in UTC
@@ -17,7 +17,8 @@ equality to another component implies that the two print alike.
   another zone can equal it and print otherwise, and so can one with ``fold=1``);
 - a ``Decimal`` is tagged with its text (``Decimal('1.0') == Decimal('1.00')``);
 - a member of an enum whose values compare as ``int``, ``str``, ``float`` or ``bytes``
-  (``IntEnum``, ``StrEnum``, ``IntFlag``...) is tagged with its class (``Level.LOW == 1``);
+  (``IntEnum``, ``StrEnum``, ``IntFlag``...) is tagged with its class (``Level.LOW == 1``),
+  and so is a POSIX path (``PurePosixPath("/a") == PosixPath("/a")``);
 - a named tuple (``collections.namedtuple``, ``typing.NamedTuple``) keys as its class and
   the tuple of its fields' components, as a frozen dataclass does;
 - a tuple of the values above stands for itself; any other tuple as its components,
@@ -47,10 +48,12 @@ import operator
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from ipaddress import IPv4Address, IPv6Address
+from pathlib import PosixPath, PurePosixPath
 from typing import Any, Final
 from uuid import UUID
 
-_BUILTIN_SIMPLE: Final = (str, int, bytes, type(None), date, timedelta, UUID)
+_BUILTIN_SIMPLE: Final = (str, int, bytes, type(None), date, timedelta, UUID, IPv4Address, IPv6Address)
 #: Types whose values are their own faithful component: the builtins above, plus every
 #: class found to compare, hash and print by identity (added when first classified, so
 #: ``self`` and ``cls`` arguments take the same inline path as an ``int``). The compiled
@@ -76,11 +79,12 @@ NOT_HOT: Final = _Tag("not hot")  # returned for arguments that have no faithful
 _FLOAT: Final = _Tag("float")
 _BOOL: Final = _Tag("bool")
 _TUPLE: Final = _Tag("tuple")
+_TYPED: Final = _Tag("typed")  # (_TYPED, where the floats are, values): see hot_values
 _REPR: Final = _Tag("repr")
 #: What marks a ``repr`` that holds a memory address (``<X object at 0x7f...>``).
 ADDRESS_MARK: Final = " at 0x"
 _DECIMAL: Final = _Tag("decimal")
-_MEMBER: Final = _Tag("enum member")
+_OF_TYPE: Final = _Tag("of type")  # (_OF_TYPE, kind, value): values faithful among their exact type's
 _UTC: Final = timezone.utc
 # Every named tuple class's __repr__ runs this code (it prints the class and the fields).
 _NAMED_TUPLE_REPR: Final = collections.namedtuple("_NamedTuple", "").__repr__.__code__
@@ -114,20 +118,33 @@ def hot_component(value: Any) -> Any:
 
 def hot_values(values: tuple[Any, ...]) -> Any:
     """The hot key of a fixed number of arguments: their components, or ``NOT_HOT``."""
-    # The common case, without a call per value. Performance over tidiness: for the few
+    # The common cases, without a call per value. Performance over tidiness: for the few
     # values calls pass, this loop costs half of ``SIMPLE.issuperset(map(type, values))``.
+    floats = 0  # a bit per position, set where a nonzero float is
+    bit = 1
     for value in values:
-        if type(value) not in SIMPLE:
+        kind = type(value)
+        if kind is float and value:  # equal nonzero floats print alike
+            floats |= bit
+        elif kind not in SIMPLE:
             break
+        bit <<= 1
     else:
-        return values
+        # Simple values and nonzero floats stand for themselves, with where the floats are
+        # (among these types only an int and a float can compare equal).
+        return (_TYPED, floats, values) if floats else values
     parts = []
     known = _components.get
     for value in values:
         kind = type(value)
-        part = value if kind in SIMPLE else known(kind, hot_component)(value)
-        if part is NOT_HOT:
-            return NOT_HOT
+        if kind in SIMPLE:
+            part = value
+        elif kind is float and value:  # _float's component of a nonzero float, without the call
+            part = (_FLOAT, value)
+        else:
+            part = known(kind, hot_component)(value)
+            if part is NOT_HOT:
+                return NOT_HOT
         parts.append(part)
     return tuple(parts)
 
@@ -194,6 +211,11 @@ def _not_hot(value: Any) -> Any:
     return NOT_HOT
 
 
+def _of_type(kind: type) -> _Component:
+    """The component of a value whose equal values of ``kind`` print alike, but may equal other types' values."""
+    return lambda value: (_OF_TYPE, kind, value)
+
+
 def _classify(kind: type) -> _Component:  # noqa: PLR0911 - one return per kind of value
     """How values of exactly ``kind`` become components."""
     exact = _BY_TYPE.get(kind)
@@ -228,6 +250,10 @@ _BY_TYPE: Final[dict[type, _Component]] = {
     datetime: _moment,
     time: _moment,
     Decimal: _decimal,
+    # A PurePosixPath equals a PosixPath of the same text, which prints otherwise. (Windows
+    # paths are equal whatever their case, and print it: they are keyed by their repr.)
+    PurePosixPath: _of_type(PurePosixPath),
+    PosixPath: _of_type(PosixPath),
 }
 
 
@@ -235,7 +261,7 @@ def _member(kind: type) -> _Component:
     """The component of a member of an enum whose members compare by value: tagged with its class."""
     if kind.__eq__ not in _VALUE_EQ:  # type: ignore[comparison-overlap]  # an __eq__ of its own: equal members may print otherwise
         return _by_repr
-    return lambda value: (_MEMBER, kind, value)
+    return _of_type(kind)
 
 
 def _with_fields(kind: type, fields_of: Callable[[Any], tuple[Any, ...]]) -> _Component:
