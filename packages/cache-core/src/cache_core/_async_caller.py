@@ -94,19 +94,21 @@ class AsyncCaller:
         self, stored: Any, key: str, hot: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
         """A read entry of a function with freshness options: serve it, refresh it, or recompute."""
-        plan, index = self.plan, self.binding.index
+        plan = self.plan
         value, verdict, fresh_until = plan.judge(stored, self.binding.backend.clock.now())
+        if verdict is STALE:  # first: while its refresh runs, every call of a hot key lands here
+            plan.stale += 1
+            if key not in self.refresher.running:
+                self.refresher.start(key, self.revalidate, key, fresh_until, args, kwargs)
+            return value
         if verdict is FRESH:
             plan.hits += 1
+            index = self.binding.index
             if hot is not NOT_HOT and index is not None:
                 index.remember_fresh(hot, key, value, fresh_until)
             return value
         if verdict is REFRESH_EARLY:
             plan.hits += 1
-            self.refresher.start(key, self.revalidate, key, fresh_until, args, kwargs)
-            return value
-        if verdict is STALE:
-            plan.stale += 1
             self.refresher.start(key, self.revalidate, key, fresh_until, args, kwargs)
             return value
         plan.misses += 1

@@ -160,19 +160,27 @@ _POOL = _DaemonPool(4)
 
 
 class SyncRefresher:
-    """Refreshes in the background, on a small shared pool of daemon threads; one at a time per key."""
+    """Refreshes in the background, on a small shared pool of daemon threads; one at a time per key.
 
-    __slots__ = ("_lock", "_running")
+    ``running`` holds the keys being refreshed. While a refresh of a hot key runs, every
+    call of it is a stale call that finds its key there: the caller reads it without a
+    lock (a set lookup is atomic) and skips ``start``. Only adding a key takes the lock.
+    """
+
+    __slots__ = ("_lock", "running")
 
     def __init__(self) -> None:
-        self._running: set[str] = set()
+        self.running: set[str] = set()
         self._lock = threading.Lock()
 
     def start(self, key: str, work: Callable[..., Any], *args: Any) -> None:
+        running = self.running
+        if key in running:
+            return
         with self._lock:
-            if key in self._running:
+            if key in running:
                 return
-            self._running.add(key)
+            running.add(key)
         _POOL.submit(self._refresh, key, work, args)
 
     def _refresh(self, key: str, work: Callable[..., Any], args: tuple[Any, ...]) -> None:
@@ -181,29 +189,33 @@ class SyncRefresher:
         except Exception:
             logger.warning("cache_core: background refresh of %r failed", key, exc_info=True)
         finally:
-            with self._lock:
-                self._running.discard(key)
+            self.running.discard(key)  # atomic: no lock needed to take a key out
 
 
 class AsyncRefresher:
-    """Refreshes in the background as tasks of the running loop (kept referenced); one at a time per key."""
+    """Refreshes in the background as tasks of the running loop (kept referenced); one at a time per key.
 
-    __slots__ = ("_tasks",)
+    ``running`` maps the keys being refreshed to their tasks (see ``SyncRefresher``); a
+    task is taken out by its done callback, so a key stays in it until just after its
+    refresh stored the new value.
+    """
+
+    __slots__ = ("running",)
 
     def __init__(self) -> None:
-        self._tasks: dict[str, asyncio.Task[Any]] = {}
+        self.running: dict[str, asyncio.Task[Any]] = {}
 
     def start(self, key: str, work: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> None:
-        running = self._tasks.get(key)
+        running = self.running.get(key)
         if running is not None and not running.done():
             return
         task: asyncio.Task[Any] = asyncio.get_running_loop().create_task(work(*args))
-        self._tasks[key] = task
+        self.running[key] = task
         task.add_done_callback(functools.partial(self._done, key))
 
     def _done(self, key: str, task: asyncio.Task[Any]) -> None:
-        if self._tasks.get(key) is task:
-            del self._tasks[key]
+        if self.running.get(key) is task:
+            del self.running[key]
         if not task.cancelled() and task.exception() is not None:
             logger.warning("cache_core: background refresh of %r failed", key, exc_info=task.exception())
 
