@@ -61,7 +61,8 @@ class HotIndex(dict):  # type: ignore[type-arg]
     Attributes:
         now: the backend's clock, for the expiry of a ``Stored``.
         touch: marks a ``Stored`` as just used (LRU order), or ``None`` without ``maxsize``.
-        limit: the most entries; when full, it starts over empty.
+        limit: the most entries; when full, it starts over empty. An index of limit 0
+            holds nothing: the call path still finds the namespace's entries through it.
     """
 
     __slots__ = ("__weakref__", "limit", "now", "space", "touch")
@@ -79,7 +80,7 @@ class HotIndex(dict):  # type: ignore[type-arg]
         """Index the entry under ``key`` (just read as a hit) by the call's ``hot`` key."""
         space = self.space
         entry = space.get(key, MISSING)
-        if entry is MISSING:
+        if entry is MISSING or not self.limit:
             return
         if len(self) >= self.limit:
             self.clear()
@@ -97,7 +98,7 @@ class HotIndex(dict):  # type: ignore[type-arg]
         it), and killed with the entry it shadows.
         """
         entry = self.space.get(key, MISSING)
-        if type(entry) is not Stored:
+        if type(entry) is not Stored or not self.limit:
             return
         shadow = Stored(value, fresh_until, entry.namespace, key)
         entry.shadow = shadow

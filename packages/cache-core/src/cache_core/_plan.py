@@ -59,7 +59,8 @@ class Binding(Generic[StorageT]):
         storage: its namespace, through the template (``AsyncStorage``/``SyncStorage``).
         read, write: in-process storage read and written directly (no await, no
             template), or ``None``.
-        index: the hot index over in-process storage, or ``None``.
+        index: the hot index over in-process storage (of limit 0 where calls are not
+            answered from it: it still reaches the entries), or over a near copy; or ``None``.
         lock_seconds: hold the cross-process lock this long on a miss, or ``None``.
     """
 
@@ -131,7 +132,7 @@ class CallPlan:
             if limit and self.options.serializer is None and self.tags is None and isinstance(backend, NearStorage):
                 near = backend.near_index(self.namespace, limit)
             return Binding(backend, storage, None, None, near, lock_seconds)
-        index = local.hot_index(self.namespace, limit) if limit else None
+        index = local.hot_index(self.namespace, limit)
         return Binding(backend, storage, local.reader(self.namespace), local.writer(self.namespace), index, None)
 
     def failed(self, backend: AnyBackend, exc: BackendError, where: str) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 from ._errors import BackendError
 from ._flights import SyncFlights, SyncRefresher, sleep
 from ._hotkeys import NOT_HOT
+from ._memory import HotIndex, Stored
 from ._plan import FRESH, REFRESH_EARLY, STALE, STALE_IF_ERROR, Binding, CallPlan
 from ._policy import MISSING
 from ._storage import AnyBackend, SyncStorage
@@ -45,17 +46,21 @@ class _Found:
 class SyncCaller:
     """Runs the calls of one decorated function (see the module docstring)."""
 
-    __slots__ = ("binding", "compute", "flights", "plan", "refresher")
+    __slots__ = ("binding", "compute", "flights", "plan", "refresher", "serving_stale")
 
     def __init__(self, plan: CallPlan, backend: AnyBackend) -> None:
         self.plan = plan
         self.flights = SyncFlights()
         self.refresher = SyncRefresher()
+        #: key -> (entry, value, fresh_until, window, now, touch): the in-process entries
+        #: being refreshed, whose stale calls ``fetch`` serves first (see ``serve_stale``).
+        self.serving_stale: dict[str, tuple[Stored, Any, float, float, Callable[[], float], Any]] = {}
         self.binding: Binding[SyncStorage] = self.bind(backend)
 
     def bind(self, backend: AnyBackend) -> Binding[SyncStorage]:
         """Point the calls at ``backend``; returns the new binding (also kept in ``binding``)."""
         plan = self.plan
+        self.serving_stale.clear()  # entries of the storage bound before
         self.binding = plan.bind(backend, SyncStorage(backend, plan.namespace, plan.options.serializer))
         #: ``compute(key, args, kwargs)``: run the function and store its result (under the
         #: cross-process lock, if bound with one). Chosen here, not tested on every miss.
@@ -75,6 +80,26 @@ class SyncCaller:
         ``hot`` is the call's hot key (``NOT_HOT`` if it has none): a hit is remembered
         under it in the hot index, so an entry is indexed from its second use on.
         """
+        serving = self.serving_stale
+        if serving:
+            # Performance over tidiness: while a key's refresh runs, every call of it is a
+            # stale call. Those of in-process entries are served here, without a read and
+            # without judge(), for as long as judge() would still say STALE: the entry is
+            # the one judged (a replaced or removed Stored is DEAD, an expired one has
+            # passed its expires_at), inside its stale window, and its refresh still runs.
+            known = serving.get(key)
+            if known is not None:
+                entry, value, fresh_until, window, now, touch = known
+                at = now()
+                if entry.expires_at > at and 0 <= at - fresh_until < window and key in self.refresher.running:
+                    self.plan.stale += 1
+                    if touch is not None:
+                        try:
+                            touch(entry)
+                        except KeyError:  # evicted by another thread since the test above
+                            pass
+                    return value
+                serving.pop(key, None)
         read = self.binding.read
         # Performance over tidiness: in-process storage is read here, not through read().
         value = read(key) if read is not None else self.read(key, args, kwargs)
@@ -95,10 +120,13 @@ class SyncCaller:
         """A read entry of a function with freshness options: serve it, refresh it, or recompute."""
         plan = self.plan
         value, verdict, fresh_until = plan.judge(stored, self.binding.backend.clock.now())
-        if verdict is STALE:  # first: while its refresh runs, every call of a hot key lands here
+        if verdict is STALE:
             plan.stale += 1
             if key not in self.refresher.running:
                 self.refresher.start(key, self.revalidate, key, fresh_until, args, kwargs)
+            index = self.binding.index
+            if index is not None:
+                self.serve_stale(index, key, stored, value, fresh_until)
             return value
         if verdict is FRESH:
             plan.hits += 1
@@ -120,6 +148,18 @@ class SyncCaller:
             name = getattr(plan.fn, "__qualname__", plan.fn)
             logger.warning("%s failed; serving its stale value (stale_if_error): %r", name, exc)
             return value
+
+    def serve_stale(self, index: HotIndex, key: str, stored: Any, value: Any, fresh_until: float) -> None:
+        """Serve the calls of ``key`` from the in-process entry just judged stale until its refresh ends.
+
+        ``stored``, what the call read, must still be that entry's value: otherwise the
+        entry changed since, and the next call reads and judges it again.
+        """
+        entry = index.space.get(key)
+        freshness = self.plan.freshness
+        if type(entry) is Stored and entry.value is stored and freshness is not None:
+            window = freshness.stale_while_revalidate
+            self.serving_stale[key] = (entry, value, fresh_until, window, self.binding.backend.clock.now, index.touch)
 
     def read(self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """What is stored for the call (``MISSING``: nothing, or an entry its tags' invalidation hides)."""
@@ -232,10 +272,13 @@ class SyncCaller:
         and start a second refresh just after the first one ends; so the entry is read
         again first, and left alone if it was rewritten since.
         """
-        stored = self.read(key, args, kwargs)
-        if stored is not MISSING and self.plan.judge(stored, self.binding.backend.clock.now())[2] > seen_until:
-            return
-        self.compute(key, args, kwargs)
+        try:
+            stored = self.read(key, args, kwargs)
+            if stored is not MISSING and self.plan.judge(stored, self.binding.backend.clock.now())[2] > seen_until:
+                return
+            self.compute(key, args, kwargs)
+        finally:
+            self.serving_stale.pop(key, None)  # its next stale call reads and judges again
 
     def refresh(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Recompute a call now, store and return its value (``f.refresh(...)``)."""
