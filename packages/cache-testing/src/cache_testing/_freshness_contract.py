@@ -69,9 +69,11 @@ class FreshnessContract:
             assert await _call(fn, 1) == "v1"
             contract.clock.advance(_TTL + 1)
             assert await _call(fn, 1) == "v1"  # stale, at once
-            # Still stale while the refresh runs in the background; on a busy machine a sync
-            # backend's refresh thread may already have stored v2 by now. Either way, one refresh.
-            assert await _call(fn, 1) in ("v1", "v2")
+            # Still stale while the refresh runs in the background; on a busy machine the refresh
+            # (a thread, or a task that ran during this call's read) may already have stored v2
+            # by now, and then this call was a hit. Either way, one refresh.
+            third = await _call(fn, 1)
+            assert third in ("v1", "v2")
             await _eventually(lambda: len(runs) == 2)
             await _eventually(lambda: fn.cache_info().stale >= 1)
             await asyncio.sleep(0.05)
@@ -80,7 +82,7 @@ class FreshnessContract:
             contract.clock.advance(_TTL + _WINDOW + 1)  # past the stale window: a plain miss
             assert await _call(fn, 1) == "v3"
             info = fn.cache_info()
-            assert (info.stale, len(runs)) == (2, 3)
+            assert (info.stale, len(runs)) == (2 if third == "v1" else 1, 3)
 
         contract.run(body)
 
