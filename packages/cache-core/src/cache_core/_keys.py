@@ -178,8 +178,6 @@ def check_key_options(*, key_maker: object, keygen: object, typed: bool) -> None
         raise TypeError(msg)
 
 
-_ADDRESS_MARK = ADDRESS_MARK
-
 _VALUE_TYPES: frozenset[type] = frozenset({str, bytes, int, float, complex, bool, type(None)})
 
 _token_counter = itertools.count(1)
@@ -222,7 +220,7 @@ def _safe_repr(obj: object) -> str:  # noqa: PLR0911 - one return per kind of ob
     if kind in _VALUE_TYPES:  # their repr holds no address, whatever text they contain
         return repr(obj)
     text = object.__repr__(obj) if kind.__repr__ is object.__repr__ else repr(obj)
-    if _ADDRESS_MARK not in text:
+    if ADDRESS_MARK not in text:
         return text
     if kind is tuple or kind is list:
         items = ", ".join(_safe_repr(item) for item in obj)  # type: ignore[attr-defined]
@@ -307,7 +305,7 @@ class ReprKeyMaker(KeyMaker):
         except (TypeError, ValueError):
             signature = None
         finish = self._finisher(prefix)
-        typed, mark = self.typed, _ADDRESS_MARK
+        typed, mark = self.typed, ADDRESS_MARK
         bind = binder(signature)
 
         # Performance over tidiness: this runs on every miss (and on every hit a hot
